@@ -1,0 +1,190 @@
+"""The ``hpcinv`` command: argument parsing only; the work lives in the package."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .runtime.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hpcinv", description="MPI-parallel solver service "
+                                     "for regularized linear inverse problems")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a job (1 rank, or under mpirun/srun)")
+    run.add_argument("job", help="job spec (TOML)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue from the job's checkpoint if there is one")
+    run.add_argument("--output", help="result file (overrides [output] path)")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    validate = commands.add_parser("validate", help="check a job spec and its inputs (no MPI)")
+    validate.add_argument("job")
+
+    slurm = commands.add_parser("slurm", help="write an sbatch script for a job")
+    slurm.add_argument("job")
+    slurm.add_argument("--nodes", type=int, required=True)
+    slurm.add_argument("--ntasks-per-node", type=int, required=True)
+    slurm.add_argument("--time", required=True, help="wall-clock limit [D-]HH:MM:SS")
+    slurm.add_argument("--partition")
+    slurm.add_argument("--account")
+    slurm.add_argument("--grace", type=int, help="seconds before the limit at which SLURM "
+                       "signals a checkpoint (default: 10%% of the limit, 60-600 s)")
+    slurm.add_argument("--job-name")
+    slurm.add_argument("--script", help="write the script here instead of stdout")
+
+    inspect = commands.add_parser("inspect", help="summarise a result file")
+    inspect.add_argument("result")
+    inspect.add_argument("--json", action="store_true", help="print JSON")
+
+    commands.add_parser("info", help="versions of hpcinv, PETSc, SLEPc, MPI, HDF5; ranks")
+    commands.add_parser("kinds", help="registered problem and solver kinds and their keys")
+
+    demo = commands.add_parser("demo", help="run the built-in demo job")
+    demo.add_argument("--output", default=None, help="result file (default hpcinv-demo.h5)")
+    demo.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def _run_job(spec, args) -> int:
+    from .pipeline import run
+    from .runtime.mpi import report_and_exit, world
+
+    comm = world()
+    try:
+        outcome = run(spec, resume=getattr(args, "resume", False), output=args.output,
+                      quiet=args.quiet)
+    except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
+        report_and_exit(error, comm)
+    if comm.rank == 0 and outcome.result_path:
+        print(f"hpcinv: wrote {outcome.result_path} ({outcome.iterations} iterations, "
+              f"stop: {outcome.stop_reason}, {comm.size} rank{'s' * (comm.size > 1)})")
+    return outcome.exit_status
+
+
+def _cmd_run(args) -> int:
+    from .jobspec import load_spec
+    from .runtime.mpi import report_and_exit, world
+
+    comm = world()
+    try:
+        spec = load_spec(args.job)
+    except InputError as error:
+        report_and_exit(error, comm)
+    return _run_job(spec, args)
+
+
+def _cmd_demo(args) -> int:
+    from .jobspec import parse_spec
+
+    text = (Path(__file__).parent / "demo.toml").read_text()
+    spec = parse_spec(text, source="<demo>")
+    code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet))
+    from .runtime.mpi import world
+
+    if code == EXIT_OK and world().rank == 0:
+        _cmd_inspect(argparse.Namespace(result=args.output or spec.output["path"], json=False))
+    return code
+
+
+def _cmd_validate(args) -> int:
+    from .jobspec import PROBLEMS, load_spec
+
+    spec = load_spec(args.job)
+    PROBLEMS.get(spec.problem["kind"], "problem.kind").prepare(spec.problem)
+    print(f"{args.job}: valid ({spec.problem['kind']} problem, {spec.solver['kind']} solver, "
+          f"output {spec.output['path']})")
+    return EXIT_OK
+
+
+def _cmd_slurm(args) -> int:
+    from .jobspec import load_spec
+    from .slurm import render
+
+    load_spec(args.job)   # refuse to queue a job that would fail validation
+    script = render(args.job, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
+                    time=args.time, partition=args.partition, account=args.account,
+                    grace_seconds=args.grace, job_name=args.job_name)
+    if args.script:
+        Path(args.script).write_text(script)
+        print(f"hpcinv: wrote {args.script}; submit with: sbatch {args.script}")
+    else:
+        sys.stdout.write(script)
+    return EXIT_OK
+
+
+def _cmd_inspect(args) -> int:
+    from .io.results import read_summary
+
+    if not Path(args.result).is_file():
+        raise InputError((args.result, "no such result file"))
+    try:
+        summary = read_summary(args.result)
+    except (OSError, KeyError) as error:
+        raise InputError((args.result, f"not an hpcinv result file: {error}")) from None
+    history = summary.pop("history")
+    if args.json:
+        summary["history"] = {k: v.tolist() for k, v in history.items()}
+        print(json.dumps(summary, indent=2, default=str))
+        return EXIT_OK
+    from .inspect_text import format_summary
+
+    print(format_summary(args.result, summary, history))
+    return EXIT_OK
+
+
+def _cmd_info(args) -> int:
+    from .runtime import petsc_env
+    from .runtime.mpi import world
+    from .versions import collect
+
+    petsc_env.initialize()
+    comm = world()
+    versions = collect()
+    if comm.rank == 0:
+        import os
+
+        for key, value in versions.items():
+            print(f"{key:14s} {value}")
+        print(f"{'PETSC_DIR':14s} {os.environ.get('PETSC_DIR', '(petsc4py found on sys.path)')}")
+        print(f"{'SLEPC_DIR':14s} {os.environ.get('SLEPC_DIR', '(slepc4py found on sys.path)')}")
+        print(f"{'ranks':14s} {comm.size}")
+    return EXIT_OK
+
+
+def _cmd_kinds(args) -> int:
+    from .jobspec import PROBLEMS, SOLVERS
+    from .jobspec.schema import describe
+    from .jobspec.spec import OUTPUT_SCHEMA
+
+    sections = [(f"[problem] kind = \"{name}\"", PROBLEMS.get(name, "").parameters)
+                for name in PROBLEMS.names()]
+    sections += [(f"[solver] kind = \"{name}\"", SOLVERS.get(name, "").parameters)
+                 for name in SOLVERS.names()]
+    sections.append(("[output]", OUTPUT_SCHEMA))
+    for title, schema in sections:
+        print(title)
+        for key, kind, default, help_text in describe(schema):
+            print(f"  {key:20s} {kind:8s} {default:12s} {help_text}")
+        print()
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
+            "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds, "demo": _cmd_demo}
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as error:
+        print(f"hpcinv: invalid input:\n{error.format()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

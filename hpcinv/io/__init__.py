@@ -1,0 +1,1 @@
+"""Parallel HDF5 results and checkpoints."""

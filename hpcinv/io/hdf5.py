@@ -1,0 +1,91 @@
+"""HDF5 files shared by all ranks (h5py's MPI-IO driver) and atomic publication.
+
+Every write goes to ``<name>.partial`` and is renamed by rank 0 once all ranks closed it,
+so a reader never sees a half-written file under the final name.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import numpy as np
+
+
+def import_h5py(parallel: bool = True):
+    """h5py; ``parallel`` asks Debian's dispatcher for its MPI build, which it otherwise
+    picks only from mpirun's environment variables (srun and singleton runs set none).
+    Readers that need no MPI pass False and get the serial build."""
+    if parallel:
+        os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
+    import h5py
+
+    return h5py
+
+
+def has_parallel_h5py() -> bool:
+    return bool(import_h5py().get_config().mpi)
+
+
+def open_shared(path: str, mode: str, comm):
+    """Open ``path`` on every rank of ``comm`` (collective when there is more than one)."""
+    h5py = import_h5py()
+    if comm.size == 1:
+        return h5py.File(path, mode)
+    if not h5py.get_config().mpi:
+        from ..runtime.errors import RuntimeFailure
+
+        raise RuntimeFailure("h5py was built without MPI, so several ranks cannot share an "
+                             "HDF5 file; install python3-h5py-mpi (Debian) or an MPI h5py")
+    return h5py.File(path, mode, driver="mpio", comm=comm)
+
+
+@contextmanager
+def atomic_file(path: str, comm):
+    """Write ``path.partial`` collectively and rename it to ``path`` when complete."""
+    partial = path + ".partial"
+    if comm.rank == 0:
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+    comm.Barrier()
+    handle = open_shared(partial, "w", comm)
+    try:
+        yield handle
+    finally:
+        handle.close()
+    comm.Barrier()
+    if comm.rank == 0:
+        os.replace(partial, path)
+    comm.Barrier()
+
+
+def write_vec(group, name: str, vec, shape=None):
+    """Store a distributed PETSc Vec as one dataset (collective); ``shape`` reshapes nothing
+    on disk but is recorded as the attribute ``grid_shape``."""
+    start, stop = vec.getOwnershipRange()
+    dataset = group.create_dataset(name, shape=(vec.getSize(),), dtype="f8")
+    if stop > start:
+        dataset[start:stop] = vec.getArray(readonly=True)
+    if shape:
+        dataset.attrs["grid_shape"] = np.asarray(shape, dtype=np.int64)
+    return dataset
+
+
+def read_vec(dataset, vec):
+    """Fill the local part of a PETSc Vec from a dataset written by ``write_vec``."""
+    if dataset.shape != (vec.getSize(),):
+        from ..runtime.errors import RuntimeFailure
+
+        raise RuntimeFailure(f"{dataset.name} has shape {dataset.shape}, expected "
+                             f"({vec.getSize()},)")
+    start, stop = vec.getOwnershipRange()
+    vec.getArray()[:] = dataset[start:stop]
+    return vec
+
+
+def write_replicated(group, name: str, array, comm):
+    """A dataset every rank knows; created collectively, written by rank 0 alone."""
+    array = np.asarray(array)
+    dataset = group.create_dataset(name, shape=array.shape, dtype=array.dtype)
+    if comm.rank == 0 and array.size:
+        dataset[...] = array
+    return dataset

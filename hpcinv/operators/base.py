@@ -1,0 +1,71 @@
+"""Distributed linear operators over PETSc Vecs, and the shell-Mat adapter for KSP/TAO/SLEPc."""
+from __future__ import annotations
+
+
+class Operator:
+    """A linear map A: R^n -> R^m whose vectors are distributed PETSc Vecs.
+
+    Subclasses set ``shape`` (m, n), ``local_shape`` (rows and columns owned by this rank)
+    and ``comm`` (a PETSc communicator), and implement ``mult`` and ``mult_transpose``.
+    """
+
+    shape: tuple[int, int]
+    local_shape: tuple[int, int]
+    comm = None
+    dtype = "float64"
+
+    def mult(self, x, y) -> None:
+        """y = A x."""
+        raise NotImplementedError
+
+    def mult_transpose(self, y, x) -> None:
+        """x = A^T y."""
+        raise NotImplementedError
+
+    def create_vecs(self):
+        """(domain vector of length n, range vector of length m), zeroed."""
+        return self.as_petsc_mat().createVecs()
+
+    def as_petsc_mat(self):
+        """A PETSc Mat applying this operator (a shell Mat unless one is assembled)."""
+        if getattr(self, "_shell", None) is None:
+            from petsc4py import PETSc
+
+            (m, n), (m_local, n_local) = self.shape, self.local_shape
+            shell = PETSc.Mat().createPython(((m_local, m), (n_local, n)),
+                                             context=_ShellContext(self), comm=self.comm)
+            shell.setUp()
+            self._shell = shell
+        return self._shell
+
+
+class _ShellContext:
+    """petsc4py's Python-Mat protocol, forwarding to an Operator."""
+
+    def __init__(self, operator: Operator):
+        self.operator = operator
+
+    def mult(self, mat, x, y):
+        self.operator.mult(x, y)
+
+    def multTranspose(self, mat, y, x):  # noqa: N802 - petsc4py's name
+        self.operator.mult_transpose(y, x)
+
+
+class MatOperator(Operator):
+    """An operator held as an assembled PETSc Mat (AIJ, dense, ...)."""
+
+    def __init__(self, mat):
+        self.mat = mat
+        self.comm = mat.getComm()
+        self.shape = mat.getSize()
+        self.local_shape = mat.getLocalSize()
+
+    def mult(self, x, y) -> None:
+        self.mat.mult(x, y)
+
+    def mult_transpose(self, y, x) -> None:
+        self.mat.multTranspose(y, x)
+
+    def as_petsc_mat(self):
+        return self.mat

@@ -1,0 +1,42 @@
+"""Where relative input paths (meshes, data, templates) are looked up.
+
+A job names ``mesh = "meshes/..."`` relative to the project, but runs from anywhere (a SLURM
+work directory, a container's /data).  Lookup order: the path as given (absolute or relative
+to the working directory), the job file's directory, each directory of ``HPCINV_PATH``
+(colon-separated), and the hpcinv source tree the package was installed from.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root() -> Path | None:
+    """The checkout hpcinv runs from (editable installs, containers), if it ships jobs/."""
+    root = _PACKAGE_DIR.parent
+    return root if (root / "jobs").is_dir() else None
+
+
+def search_dirs(spec_dir: Path | None = None) -> list[Path]:
+    dirs = [Path.cwd()]
+    if spec_dir is not None:
+        dirs.append(Path(spec_dir))
+    dirs += [Path(d) for d in os.environ.get("HPCINV_PATH", "").split(os.pathsep) if d]
+    root = project_root()
+    if root is not None:
+        dirs.append(root)
+    return dirs
+
+
+def resolve_input(name: str, spec_dir: Path | None = None) -> str | None:
+    """Absolute path of an existing input file, or None."""
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return str(path) if path.is_file() else None
+    for directory in search_dirs(spec_dir):
+        candidate = directory / path
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None

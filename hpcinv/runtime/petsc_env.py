@@ -1,0 +1,128 @@
+"""Find and start PETSc/SLEPc (petsc4py, slepc4py) and MPI.
+
+Debian installs petsc4py/slepc4py under ``$PETSC_DIR/lib/python3/dist-packages`` and only
+puts that on ``sys.path`` (through a ``.pth`` file) when PETSC_DIR/SLEPC_DIR are set or the
+``petsc-dev`` alternative symlink exists.  Users on clusters bring their own PETSc, so an
+already importable petsc4py or an exported PETSC_DIR always wins; otherwise the newest
+real-scalar Debian build is used.
+"""
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import re
+import sys
+
+from .errors import RuntimeFailure
+
+_DEBIAN_ROOTS = {"PETSC_DIR": "/usr/lib/petscdir", "SLEPC_DIR": "/usr/lib/slepcdir"}
+_MODULES = {"PETSC_DIR": "petsc4py", "SLEPC_DIR": "slepc4py"}
+
+
+def _version_key(path: str) -> tuple:
+    return tuple(int(n) for n in re.findall(r"\d+", os.path.basename(os.path.dirname(path))))
+
+
+def _debian_candidates(variable: str) -> list[str]:
+    pattern = os.path.join(_DEBIAN_ROOTS[variable], "*", "*-linux-gnu-real")
+    return sorted(glob.glob(pattern), key=_version_key, reverse=True)
+
+
+def _python_dirs(prefix: str) -> list[str]:
+    """Where a PETSc/SLEPc installation keeps its Python bindings."""
+    arch = os.environ.get("PETSC_ARCH", "")
+    dirs = [os.path.join(prefix, "lib", "python3", "dist-packages"), os.path.join(prefix, "lib")]
+    if arch:
+        dirs.insert(0, os.path.join(prefix, arch, "lib"))
+    return [d for d in dirs if os.path.isdir(d)]
+
+
+def locate(variable: str) -> str | None:
+    """Make petsc4py (PETSC_DIR) or slepc4py (SLEPC_DIR) importable; return the directory used."""
+    module = _MODULES[variable]
+    prefix = os.environ.get(variable)
+    if prefix:
+        candidates = [prefix]
+    elif importlib.util.find_spec(module) is not None:
+        return None  # pip-installed or already on sys.path: nothing to do
+    else:
+        candidates = _debian_candidates(variable)
+    for candidate in candidates:
+        for directory in _python_dirs(candidate):
+            if os.path.isdir(os.path.join(directory, module)):
+                if directory not in sys.path:
+                    sys.path.append(directory)
+                os.environ.setdefault(variable, candidate)
+                return candidate
+    if importlib.util.find_spec(module) is not None:
+        return prefix
+    where = f"{variable}={prefix}" if prefix else f"{_DEBIAN_ROOTS[variable]}/*/*-linux-gnu-real"
+    raise RuntimeFailure(
+        f"cannot import {module}: not found under {where}; install python3-{module} "
+        f"(Debian) or set {variable} to a PETSc/SLEPc installation with Python bindings")
+
+
+def _option_text(value) -> str | None:
+    """PETSc's spelling of a TOML value; ``None`` for a bare flag (``true``)."""
+    if value is True:
+        return None
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def options_to_argv(options: dict) -> list[str]:
+    """A job's [petsc] table as PETSc command-line options."""
+    argv = []
+    for key, value in options.items():
+        argv.append("-" + key.lstrip("-"))
+        text = _option_text(value)
+        if text is not None:
+            argv.append(text)
+    return argv
+
+
+def initialize(options: dict | None = None):
+    """Start MPI and PETSc once per process and load ``options`` into PETSc's database.
+
+    Returns (the PETSc module, whether the options were inserted into a running PETSc and
+    should be removed again with ``clear_options`` after the job).  On the first call the options go onto PETSc's command line, so
+    start-up options such as ``log_view`` work; later calls (Python drivers running several
+    jobs) insert them into the options database.
+    """
+    options = options or {}
+    locate("PETSC_DIR")
+    import petsc4py
+
+    already = "petsc4py.PETSc" in sys.modules
+    if not already:
+        petsc4py.init([sys.argv[0] if sys.argv else "hpcinv", *options_to_argv(options)])
+    from petsc4py import PETSc
+
+    if already:
+        database = PETSc.Options()
+        for key, value in options.items():
+            database.setValue(key.lstrip("-"), _option_text(value))
+    return PETSc, already
+
+
+def initialize_slepc():
+    """Import slepc4py after PETSc is running (SLEPc reads the same options database)."""
+    locate("SLEPC_DIR")
+    import slepc4py
+
+    if "slepc4py.SLEPc" not in sys.modules:
+        slepc4py.init()
+    from slepc4py import SLEPc
+
+    return SLEPc
+
+
+def clear_options(options: dict) -> None:
+    """Remove a job's options again so the next job of a Python driver starts clean."""
+    from petsc4py import PETSc
+
+    database = PETSc.Options()
+    for key in options:
+        database.delValue(key.lstrip("-"))
