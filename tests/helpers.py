@@ -1,0 +1,50 @@
+"""Running the hpcinv command line as a user would: one process or under mpirun."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Variables of an enclosing MPI run (pytest under mpirun, or mpi4py's singleton start) would
+# make a nested mpirun think it belongs to that job.
+_INHERITED_MPI = ("OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte", "OMPI_MCA_pmix",
+                  "OMPI_FILE_LOCATION", "OMPI_UNIVERSE", "OMPI_APP_CTX", "OMPI_FIRST_RANKS",
+                  "OMPI_NUM_APP", "OMPI_ARGV", "OMPI_COMMAND", "OMPI_MCA_initial",
+                  "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_shmem", "OMPI_MCA_hwloc",
+                  "OMPI_MCA_orte_", "OMPI_MCA_ess_base", "PMIX_", "PMI_", "OPAL_",
+                  "H5PY_ALWAYS_USE_MPI")
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_MPI)}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_btl_vader_single_copy_mechanism="none", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def command(args, ranks: int = 1, module: str = "hpcinv") -> list[str]:
+    base = [sys.executable, "-m", module, *map(str, args)]
+    if ranks == 1:
+        return base
+    return ["mpirun", "--oversubscribe", "-n", str(ranks), *base]
+
+
+def hpcinv(args, ranks: int = 1, timeout: float = 120, cwd=None, **env):
+    """Run ``hpcinv ARGS`` to completion; a run that hangs past ``timeout`` fails the test."""
+    return subprocess.run(command(args, ranks), cwd=cwd or ROOT, env=clean_env(**env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start(args, ranks: int = 1, cwd=None, **env) -> subprocess.Popen:
+    return subprocess.Popen(command(args, ranks), cwd=cwd or ROOT, env=clean_env(**env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def write_job(directory: Path, name: str, text: str) -> Path:
+    path = Path(directory) / name
+    path.write_text(text)
+    return path
