@@ -69,12 +69,11 @@ def run(spec, *, resume: bool = False, output: str | None = None,
         if not output.endswith(".h5"):
             raise InputError(("--output", f"must end with .h5, got {output}"))
         spec.output["path"] = output
-    PETSc, inserted = petsc_env.initialize(spec.petsc)
+    PETSc = petsc_env.initialize(spec.petsc)
     try:
         return _run(spec, PETSc, resume=resume, quiet=quiet)
     finally:
-        if inserted:
-            petsc_env.clear_options(spec.petsc)
+        petsc_env.clear_options(spec.petsc)
 
 
 def _run(spec: JobSpec, PETSc, *, resume: bool, quiet: bool) -> RunOutcome:

@@ -86,8 +86,7 @@ def options_to_argv(options: dict) -> list[str]:
 def initialize(options: dict | None = None):
     """Start MPI and PETSc once per process and load ``options`` into PETSc's database.
 
-    Returns (the PETSc module, whether the options were inserted into a running PETSc and
-    should be removed again with ``clear_options`` after the job).  On the first call the options go onto PETSc's command line, so
+    Returns the PETSc module.  On the first call the options go onto PETSc's command line, so
     start-up options such as ``log_view`` work; later calls (Python drivers running several
     jobs) insert them into the options database.
     """
@@ -104,7 +103,7 @@ def initialize(options: dict | None = None):
         database = PETSc.Options()
         for key, value in options.items():
             database.setValue(key.lstrip("-"), _option_text(value))
-    return PETSc, already
+    return PETSc
 
 
 def initialize_slepc():
@@ -119,10 +118,15 @@ def initialize_slepc():
     return SLEPc
 
 
+# PETSc reads these when it finalizes (log_view prints its table then), so they stay.
+_FINALIZE_OPTION_PREFIXES = ("log_", "options_left", "memory_view", "malloc_")
+
+
 def clear_options(options: dict) -> None:
-    """Remove a job's options again so the next job of a Python driver starts clean."""
+    """Remove a job's options after it ran, so the next job of a Python driver starts clean."""
     from petsc4py import PETSc
 
     database = PETSc.Options()
     for key in options:
-        database.delValue(key.lstrip("-"))
+        if not key.lstrip("-").startswith(_FINALIZE_OPTION_PREFIXES):
+            database.delValue(key.lstrip("-"))

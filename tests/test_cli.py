@@ -1,0 +1,93 @@
+"""The command line as users run it: run on 1 and 2 ranks, inspect, info, validate, demo."""
+import json
+
+import numpy as np
+
+from hpcinv.io.results import read_solution, read_summary
+from helpers import ROOT, hpcinv
+
+
+def test_lsqr_job_on_two_ranks_equals_one_rank(tmp_path):
+    outputs = {}
+    for ranks in (1, 2):
+        outputs[ranks] = tmp_path / f"lsqr-{ranks}.h5"
+        result = hpcinv(["run", "jobs/deconvolution-lsqr.toml", "--output", outputs[ranks],
+                         "--quiet"], ranks=ranks)
+        assert result.returncode == 0, result.stderr
+        assert f"{ranks} rank" in result.stdout
+    one, two = read_solution(outputs[1]), read_solution(outputs[2])
+    assert np.linalg.norm(two - one) <= 1e-10 * np.linalg.norm(one)
+    summaries = {ranks: read_summary(path) for ranks, path in outputs.items()}
+    assert summaries[1]["ranks"] == 1 and summaries[2]["ranks"] == 2
+    assert summaries[1]["iterations"] == summaries[2]["iterations"]
+
+
+def test_inspect_shows_the_run(tmp_path):
+    output = tmp_path / "r.h5"
+    assert hpcinv(["run", "jobs/deconvolution2d-cgls.toml", "--output", output,
+                   "--quiet"]).returncode == 0
+    text = hpcinv(["inspect", output]).stdout
+    for expected in ("deconvolution", "cgls", "stop reason discrepancy", "ranks", "petsc",
+                     "timings", "residual", "error", "grid (64, 64)"):
+        assert expected in text, text
+    data = json.loads(hpcinv(["inspect", output, "--json"]).stdout)
+    assert data["stop_reason"] == "discrepancy"
+    assert len(data["history"]["residual_norm"]) == data["iterations"] + 1
+    assert "solver]" in data["job_spec"]
+
+
+def test_inspect_rejects_a_missing_file(tmp_path):
+    result = hpcinv(["inspect", tmp_path / "none.h5"])
+    assert result.returncode == 2 and "none.h5" in result.stderr
+
+
+def test_progress_lines_and_quiet(tmp_path):
+    loud = hpcinv(["run", "jobs/deconvolution-lsqr.toml", "--output", tmp_path / "a.h5"])
+    assert "hpcinv: iter" in loud.stderr and "ETA" in loud.stderr and "target" in loud.stderr
+    quiet = hpcinv(["run", "jobs/deconvolution-lsqr.toml", "--output", tmp_path / "b.h5",
+                    "--quiet"])
+    assert "hpcinv: iter" not in quiet.stderr
+
+
+def test_petsc_options_reach_the_solver(tmp_path):
+    job = tmp_path / "job.toml"
+    job.write_text((ROOT / "jobs/deconvolution-lsqr.toml").read_text()
+                   + "ksp_monitor = true\nksp_view = true\n")
+    result = hpcinv(["run", job, "--output", tmp_path / "m.h5", "--quiet"])
+    assert result.returncode == 0, result.stderr
+    assert "KSP Residual norm" in result.stdout
+    assert "type: lsqr" in result.stdout
+
+
+def test_info_reports_versions_on_two_ranks():
+    result = hpcinv(["info"], ranks=2)
+    assert result.returncode == 0, result.stderr
+    for key in ("petsc ", "slepc ", "mpi_library", "hdf5", "h5py_mpi       True"):
+        assert key in result.stdout
+    assert result.stdout.count("ranks          2") == 1
+
+
+def test_validate_needs_no_mpi_and_names_the_job():
+    result = hpcinv(["validate", "jobs/deconvolution-lsqr.toml"], OMPI_MCA_pml="no-such-pml")
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+
+
+def test_every_shipped_job_validates():
+    for job in sorted((ROOT / "jobs").glob("*.toml")):
+        result = hpcinv(["validate", job])
+        assert result.returncode == 0, (job, result.stderr)
+
+
+def test_kinds_lists_registered_kinds_and_keys():
+    text = hpcinv(["kinds"]).stdout
+    for expected in ('kind = "deconvolution"', 'kind = "cgls"', 'kind = "lsqr"',
+                     "max_iterations", "checkpoint_every"):
+        assert expected in text
+
+
+def test_demo_runs_and_prints_the_summary(tmp_path):
+    result = hpcinv(["demo", "--output", tmp_path / "demo.h5", "--quiet"], ranks=2)
+    assert result.returncode == 0, result.stderr
+    assert "stop reason discrepancy" in result.stdout
+    assert (tmp_path / "demo.h5").exists()

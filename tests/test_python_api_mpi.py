@@ -1,0 +1,36 @@
+"""The Python driver API (``hpcinv.run``) in-process on 1 and 2 ranks."""
+import numpy as np
+import pytest
+
+import hpcinv
+from hpcinv.io.results import read_summary
+
+JOB = """
+[problem]
+kind = "deconvolution"
+mesh = "meshes/deconvolution/square-64.toml"
+noise_level = 0.01
+[solver]
+kind = "cgls"
+[output]
+path = "{path}"
+[petsc]
+ksp_converged_reason = true
+"""
+
+
+@pytest.mark.mpi
+def test_run_from_python_writes_a_result(mpi_tmp_path):
+    from mpi4py import MPI
+
+    path = mpi_tmp_path / "api.h5"
+    outcome = hpcinv.run(JOB.format(path=path), quiet=True)
+    assert outcome.exit_status == 0 and outcome.stop_reason == "discrepancy"
+    assert outcome.result_path == str(path)
+    MPI.COMM_WORLD.Barrier()
+    summary = read_summary(path)
+    assert summary["ranks"] == MPI.COMM_WORLD.size
+    assert np.isfinite(summary["history"]["relative_error"]).all()
+    from petsc4py import PETSc
+
+    assert not PETSc.Options().hasName("ksp_converged_reason")   # the job's options are gone

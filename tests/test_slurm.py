@@ -1,0 +1,63 @@
+"""`hpcinv slurm` writes a batch script that SLURM and bash accept."""
+import re
+import subprocess
+
+import pytest
+
+from hpcinv.runtime.errors import InputError
+from hpcinv.slurm import render, wall_seconds
+from helpers import hpcinv
+
+
+def _directives(script: str) -> dict:
+    found = {}
+    for line in script.splitlines():
+        match = re.match(r"#SBATCH --([a-z-]+)(?:=(.*))?$", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_script_has_directives_srun_signal_and_requeue(tmp_path):
+    script_path = tmp_path / "job.sbatch"
+    result = hpcinv(["slurm", "jobs/deconvolution-lsqr.toml", "--nodes", "2",
+                     "--ntasks-per-node", "16", "--time", "01:30:00", "--partition", "cpu",
+                     "--account", "proj42", "--script", script_path])
+    assert result.returncode == 0, result.stderr
+    script = script_path.read_text()
+    assert script.startswith("#!/bin/bash\n")
+    directives = _directives(script)
+    assert directives["nodes"] == "2" and directives["ntasks-per-node"] == "16"
+    assert directives["time"] == "01:30:00"
+    assert directives["partition"] == "cpu" and directives["account"] == "proj42"
+    assert "requeue" in directives and directives["signal"] == "USR1@540"
+    srun = [line for line in script.splitlines() if line.startswith("srun ")]
+    assert len(srun) == 1
+    assert re.search(r"-m hpcinv run \S*jobs/deconvolution-lsqr\.toml --resume", srun[0])
+    assert "scontrol requeue" in script and "-eq 75" in script
+    assert "trap 'kill -USR1" in script and "trap 'kill -TERM" in script
+    syntax = subprocess.run(["bash", "-n", str(script_path)], capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+
+
+def test_stdout_by_default_and_grace_option():
+    result = hpcinv(["slurm", "jobs/deconvolution-lsqr.toml", "--nodes", "1",
+                     "--ntasks-per-node", "4", "--time", "2-00:00:00", "--grace", "900"])
+    assert result.returncode == 0
+    assert "#SBATCH --signal=USR1@900" in result.stdout
+    assert "--partition" not in result.stdout
+
+
+@pytest.mark.parametrize("text,seconds", [("00:10:00", 600), ("1-02:03:04", 93784)])
+def test_wall_time_parsing(text, seconds):
+    assert wall_seconds(text) == seconds
+
+
+def test_bad_arguments_name_the_option():
+    with pytest.raises(InputError, match="--time"):
+        render("jobs/deconvolution-lsqr.toml", nodes=1, ntasks_per_node=1, time="90 minutes")
+    with pytest.raises(InputError, match="--nodes"):
+        render("jobs/deconvolution-lsqr.toml", nodes=0, ntasks_per_node=1, time="00:10:00")
+    result = hpcinv(["slurm", "jobs/nope.toml", "--nodes", "1", "--ntasks-per-node", "1",
+                     "--time", "00:10:00"])
+    assert result.returncode == 2 and "nope.toml" in result.stderr
