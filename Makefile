@@ -47,11 +47,11 @@ demo: setup
 test: setup test-serial test-mpi
 
 test-serial: setup
-	$(PYTHON) -m pytest --with-mpi -q
+	$(PYTHON) -m pytest --with-mpi -q --color=no
 
 # pytest's exit status 5 means "no tests selected", not a failure.
 test-mpi: setup
-	$(MPIRUN) $(PYTHON) -m pytest --with-mpi -q -m mpi; status=$$?; \
+	$(MPIRUN) $(PYTHON) -m pytest --with-mpi -q --color=no -m mpi; status=$$?; \
 	  [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 clean:
