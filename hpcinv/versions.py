@@ -9,10 +9,9 @@ def collect(slepc: bool = True) -> dict:
     from mpi4py import MPI
     from petsc4py import PETSc
 
-    from . import __version__
-    from .io.hdf5 import import_h5py
+    import h5py
 
-    h5py = import_h5py()
+    from . import __version__
     versions = {
         "hpcinv": __version__,
         "python": platform.python_version(),

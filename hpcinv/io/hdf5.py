@@ -11,31 +11,18 @@ from contextlib import contextmanager
 import numpy as np
 
 
-def import_h5py(parallel: bool = True):
-    """h5py; ``parallel`` asks Debian's dispatcher for its MPI build, which it otherwise
-    picks only from mpirun's environment variables (srun and singleton runs set none).
-    Readers that need no MPI pass False and get the serial build."""
-    if parallel:
-        os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
-    import h5py
-
-    return h5py
-
-
-def has_parallel_h5py() -> bool:
-    return bool(import_h5py().get_config().mpi)
-
-
 def open_shared(path: str, mode: str, comm):
     """Open ``path`` on every rank of ``comm`` (collective when there is more than one)."""
-    h5py = import_h5py()
+    import h5py
+
     if comm.size == 1:
         return h5py.File(path, mode)
     if not h5py.get_config().mpi:
         from ..runtime.errors import RuntimeFailure
 
-        raise RuntimeFailure("h5py was built without MPI, so several ranks cannot share an "
-                             "HDF5 file; install python3-h5py-mpi (Debian) or an MPI h5py")
+        raise RuntimeFailure("h5py was loaded without MPI, so several ranks cannot share an "
+                             "HDF5 file; install python3-h5py-mpi (Debian) or an MPI h5py, "
+                             "and import h5py only after hpcinv started MPI")
     return h5py.File(path, mode, driver="mpio", comm=comm)
 
 

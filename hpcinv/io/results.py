@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from .hdf5 import atomic_file, import_h5py, write_replicated, write_vec
+from .hdf5 import atomic_file, write_replicated, write_vec
 
 
 def write_result(path: str, comm, *, solution, history, attrs: dict, grid_shape=(),
@@ -45,7 +45,8 @@ def _attr(value):
 
 def read_summary(path: str) -> dict:
     """Everything ``hpcinv inspect`` shows, read serially (no MPI needed)."""
-    h5py = import_h5py(parallel=False)
+    import h5py
+
     with h5py.File(path, "r") as handle:
         summary = {key: _attr(value) for key, value in handle.attrs.items()}
         history = {name: handle["history"][name][()] for name in handle["history"]}
@@ -67,6 +68,7 @@ def _walk(group, prefix=""):
 
 
 def read_solution(path: str) -> np.ndarray:
-    h5py = import_h5py(parallel=False)
+    import h5py
+
     with h5py.File(path, "r") as handle:
         return handle["solution"][()]

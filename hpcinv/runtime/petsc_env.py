@@ -91,6 +91,9 @@ def initialize(options: dict | None = None):
     jobs) insert them into the options database.
     """
     options = options or {}
+    # Debian's h5py picks its MPI build only from mpirun's environment variables, which
+    # srun and single-process runs lack; once MPI runs, the MPI build is the right one.
+    os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
     locate("PETSC_DIR")
     import petsc4py
 
