@@ -84,3 +84,19 @@ def test_random_vectors_do_not_depend_on_the_layout():
     x = PETSc.Vec().createMPI(200000, comm=COMM)
     fill_normal(x, 11)
     np.testing.assert_array_equal(_gather(x), normal_slice(11, 0, 200000))
+
+
+@pytest.mark.mpi
+def test_shell_adapter_lets_slepc_compute_singular_values():
+    from hpcinv.runtime.petsc_env import initialize_slepc
+
+    SLEPc = initialize_slepc()
+    operator = _Scaled(40)
+    svd = SLEPc.SVD().create(comm=COMM)
+    svd.setOperators(operator.as_petsc_mat())
+    svd.setDimensions(nsv=3)
+    svd.setWhichSingularTriplets(SLEPc.SVD.Which.LARGEST)
+    svd.setTolerances(tol=1e-12)
+    svd.solve()
+    assert svd.getConverged() >= 3
+    assert [round(svd.getValue(i), 8) for i in range(3)] == [40.0, 39.0, 38.0]

@@ -49,6 +49,7 @@ class IterationControl:
         """Log iteration ``state.iteration``; return a stop reason or None to go on."""
         state.history.append(iteration=state.iteration, residual_norm=residual_norm,
                              relative_residual=residual_norm / self.data_norm,
+                             discrepancy_target=self.target,
                              relative_error=self.relative_error(solution),
                              seconds=self.elapsed(state))
         if self.progress is not None:

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-HISTORY_FIELDS = ("iteration", "residual_norm", "relative_residual", "relative_error", "seconds")
+HISTORY_FIELDS = ("iteration", "residual_norm", "relative_residual", "discrepancy_target",
+                  "relative_error", "seconds")
 
 
 @dataclass

@@ -1,0 +1,67 @@
+"""Iteration control on 1 and 2 ranks: checkpoints by count and by time, wall-time and
+signal stops decided alike on every rank."""
+import os
+import signal
+
+import pytest
+
+from hpcinv.runtime.petsc_env import initialize
+from hpcinv.runtime.signals import StopRequest
+from hpcinv.solvers import IterationControl, SolverState
+
+PETSc = initialize()
+COMM = PETSc.COMM_WORLD
+
+
+def _drive(control, iterations):
+    """Feed ``iterations`` records; return (iteration at stop or None, stop reason)."""
+    state = SolverState()
+    x = PETSc.Vec().createMPI(10, comm=COMM)
+    for k in range(1, iterations + 1):
+        state.iteration = k
+        reason = control.record(state, 1.0 / k, x)
+        if reason:
+            return k, reason, state
+    return None, None, state
+
+
+@pytest.mark.mpi
+def test_checkpoint_every_n_iterations():
+    saved = []
+    control = IterationControl(COMM, max_iterations=10, checkpoint_every=3,
+                               checkpoint=lambda state, seconds: saved.append(state.iteration))
+    stop, reason, state = _drive(control, 10)
+    assert stop is None and saved == [3, 6, 9]
+    assert state.history.columns["iteration"] == list(range(1, 11))
+
+
+@pytest.mark.mpi
+def test_checkpoint_by_time_and_wall_time_stop_agree_on_all_ranks():
+    from mpi4py import MPI
+
+    saved = []
+    control = IterationControl(COMM, max_iterations=10 ** 6, checkpoint_seconds=1e-9,
+                               checkpoint=lambda state, seconds: saved.append(state.iteration))
+    _drive(control, 5)
+    assert saved == [1, 2, 3, 4, 5]
+    stop_control = IterationControl(COMM, max_iterations=10 ** 6, wall_time=1e-9,
+                                    checkpoint=lambda state, seconds: saved.append(-1))
+    stop, reason, _ = _drive(stop_control, 5)
+    assert (stop, reason) == (1, "wall_time") and saved[-1] == -1
+    assert MPI.COMM_WORLD.allgather(stop) == [1] * MPI.COMM_WORLD.size
+
+
+@pytest.mark.mpi
+def test_a_signal_on_one_rank_stops_every_rank():
+    from mpi4py import MPI
+
+    saved = []
+    with StopRequest() as request:
+        control = IterationControl(COMM, max_iterations=100, stop_request=request,
+                                   checkpoint=lambda state, seconds: saved.append(state.iteration))
+        if COMM.getRank() == COMM.getSize() - 1:
+            os.kill(os.getpid(), signal.SIGUSR1)
+        stop, reason, _ = _drive(control, 100)
+    assert (stop, reason) == (1, "signal") and saved == [1]
+    assert MPI.COMM_WORLD.allgather(reason) == ["signal"] * MPI.COMM_WORLD.size
+    assert signal.getsignal(signal.SIGUSR1) is not request._handle
