@@ -25,9 +25,12 @@ def format_summary(path: str, summary: dict, history: dict) -> str:
     ]
     residual = _finite(history.get("relative_residual", []))
     if residual.size:
+        absolute = _finite(history.get("residual_norm", []))
+        data_norm = absolute[-1] / residual[-1] if residual[-1] > 0 else float("nan")
+        target = summary.get("discrepancy_target", float("nan")) / data_norm
         lines.append(f"residual     relative {residual[0]:.4e} -> {residual[-1]:.4e} "
-                     f"(min {residual.min():.4e}); discrepancy target "
-                     f"{summary.get('discrepancy_target', float('nan')):.4e} (absolute)")
+                     f"(min {residual.min():.4e}); discrepancy target {target:.4e} "
+                     f"relative, {summary.get('discrepancy_target', float('nan')):.4e} absolute")
     error = _finite(history.get("relative_error", []))
     if error.size:
         best = int(np.nanargmin(history["relative_error"]))

@@ -16,7 +16,7 @@ def collect(slepc: bool = True) -> dict:
         "hpcinv": __version__,
         "python": platform.python_version(),
         "petsc": ".".join(map(str, PETSc.Sys.getVersion())),
-        "mpi_library": MPI.Get_library_version().splitlines()[0].strip(),
+        "mpi_library": MPI.Get_library_version().split(",")[0].strip(),
         "mpi_standard": "%d.%d" % MPI.Get_version(),
         "mpi4py": __import__("mpi4py").__version__,
         "hdf5": h5py.version.hdf5_version,
