@@ -1,4 +1,4 @@
-"""Seconds per iteration of CGLS (hpcinv) and LSQR (PETSc KSP) on 2-D Gaussian deconvolution,
+"""Seconds per iteration of CGLS, LSQR and PETSc KSPLSQR (kind ksp) on 2-D Gaussian deconvolution,
 on 1 and 2 ranks.  Prints JSON.
 
     .venv/bin/python benchmarks/deconvolution.py [--size 256] [--iterations 50]
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         rows = [measure(solver, ranks, args.size, args.iterations, Path(directory))
-                for solver in ("cgls", "lsqr") for ranks in args.ranks]
+                for solver in ("cgls", "lsqr", "ksp") for ranks in args.ranks]
     print(json.dumps({"benchmark": "deconvolution", "grid": [args.size, args.size],
                       "sigma": 0.01, "rows": rows}, indent=2))
 

@@ -60,19 +60,20 @@ def _run_job(spec, args) -> int:
     except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
         report_and_exit(error, comm)
     if comm.rank == 0 and outcome.result_path:
-        print(f"hpcinv: wrote {outcome.result_path} ({outcome.iterations} iterations, "
+        verb = "kept" if outcome.kept else "wrote"
+        print(f"hpcinv: {verb} {outcome.result_path} ({outcome.iterations} iterations, "
               f"stop: {outcome.stop_reason}, {comm.size} rank{'s' * (comm.size > 1)})")
     return outcome.exit_status
 
 
 def _cmd_run(args) -> int:
     from .jobspec import load_spec
-    from .runtime.mpi import report_and_exit, world
+    from .runtime.mpi import agree, report_and_exit, world
 
     comm = world()
     try:
-        spec = load_spec(args.job)
-    except InputError as error:
+        spec = agree(comm, load_spec, args.job)   # input files may be visible to some ranks only
+    except Exception as error:  # noqa: BLE001 - agreed on all ranks, reported once
         report_and_exit(error, comm)
     return _run_job(spec, args)
 

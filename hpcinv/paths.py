@@ -3,11 +3,13 @@
 A job names ``mesh = "meshes/..."`` relative to the project, but runs from anywhere (a SLURM
 work directory, a container's /data).  Lookup order: the path as given (absolute or relative
 to the working directory), the job file's directory, each directory of ``HPCINV_PATH``
-(colon-separated), and the hpcinv source tree the package was installed from.
+(colon-separated), the hpcinv source tree of an editable install, and ``<prefix>/share/hpcinv``
+where a wheel installs meshes/ and jobs/.
 """
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -27,6 +29,7 @@ def search_dirs(spec_dir: Path | None = None) -> list[Path]:
     root = project_root()
     if root is not None:
         dirs.append(root)
+    dirs.append(Path(sys.prefix) / "share" / "hpcinv")
     return dirs
 
 

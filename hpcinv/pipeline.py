@@ -1,6 +1,8 @@
 """The straight line of a run: job spec -> problem -> solver -> result file.
 
 ``run`` is what ``hpcinv run`` and Python drivers call, under mpirun/srun on every rank.
+Every decision that sends ranks down different paths (bad input, resume or not, stop on a
+signal) is taken collectively, so no rank is ever left waiting in a collective alone.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec
+from .jobspec.schema import check_value
+from .jobspec.spec import OUTPUT_SCHEMA
 from .runtime import petsc_env
 from .runtime.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
 from .runtime.mpi import agree
@@ -27,6 +31,7 @@ class RunOutcome:
     stop_reason: str
     iterations: int
     exit_status: int
+    kept: bool = False          # --resume found this job's result complete: nothing ran
 
 
 def _as_spec(spec) -> JobSpec:
@@ -60,74 +65,100 @@ def run(spec, *, resume: bool = False, output: str | None = None,
     """Run a job on all ranks of MPI_COMM_WORLD.
 
     ``spec``: a JobSpec, a ``.toml`` path or TOML text.  ``resume`` continues from the
-    checkpoint ``<output>.ckpt`` when there is one (and does nothing when the result is
-    already complete); ``output`` overrides ``[output] path``; ``quiet`` silences rank 0's
-    progress lines.  Raises InputError for bad input before any heavy work.
+    checkpoint ``<output>.ckpt`` when there is one (and does nothing when this job's result
+    is already complete); ``output`` overrides ``[output] path``; ``quiet`` silences rank 0's
+    progress lines.  Raises InputError for bad input before any heavy work.  SIGTERM and
+    SIGUSR1 during the run stop it with a checkpoint (exit status 75).
     """
     spec = _as_spec(spec)
     if output is not None:
-        if not output.endswith(".h5"):
-            raise InputError(("--output", f"must end with .h5, got {output}"))
-        spec.output["path"] = output
-    PETSc = petsc_env.initialize(spec.petsc)
-    try:
-        return _run(spec, PETSc, resume=resume, quiet=quiet)
-    finally:
-        petsc_env.clear_options(spec.petsc)
+        spec.output["path"], problems = check_value("--output", str(output), OUTPUT_SCHEMA["path"])
+        if problems:
+            raise InputError(problems)
+    with StopRequest() as stop_request:
+        PETSc = petsc_env.initialize(spec.petsc)
+        try:
+            return _run(spec, PETSc, stop_request, resume=resume, quiet=quiet)
+        finally:
+            petsc_env.clear_options(spec.petsc)
 
 
-def _run(spec: JobSpec, PETSc, *, resume: bool, quiet: bool) -> RunOutcome:
+def _resume_point(store, path: str, fingerprint: str, resume: bool) -> str:
+    """Rank 0's view: 'checkpoint', 'complete' (this job's result exists), 'stale' (a result
+    of another configuration exists) or 'fresh'."""
+    if not resume:
+        return "fresh"
+    if store.exists():
+        return "checkpoint"
+    if os.path.exists(path):
+        from .io.results import read_summary
+
+        try:
+            stored = read_summary(path).get("fingerprint")
+        except (OSError, KeyError):
+            stored = None
+        return "complete" if stored == fingerprint else "stale"
+    return "fresh"
+
+
+def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
+         quiet: bool) -> RunOutcome:
     started, clock = _utc_now(), time.perf_counter()
     comm = PETSc.COMM_WORLD
     mpi = comm.tompi4py()
     path = spec.output["path"]
+    fingerprint = spec.fingerprint()
     problem_kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
     solver_kind = SOLVERS.get(spec.solver["kind"], "solver.kind")
 
+    from .io.checkpoint import CheckpointStore
+
     agree(mpi, _check_output, path)
+    store = CheckpointStore(path, fingerprint, mpi)
+    # Ranks may see different files (node-local scratch, NFS caches): rank 0 decides.
+    start = mpi.bcast(_resume_point(store, path, fingerprint, resume) if mpi.rank == 0 else None)
+    if start == "complete":
+        from .io.results import read_summary
+
+        summary = mpi.bcast(read_summary(path) if mpi.rank == 0 else None)
+        _say(mpi, quiet, f"{path} is this job's complete result: nothing to resume")
+        return RunOutcome(path, None, summary["stop_reason"], int(summary["iterations"]),
+                          EXIT_OK, kept=True)
+    if start == "stale":
+        _say(mpi, quiet, f"{path} is the result of another configuration: running again")
+    elif start == "fresh" and resume:
+        _say(mpi, quiet, f"no checkpoint {store.path}: starting from the beginning")
+
     prepared = agree(mpi, problem_kind.prepare, spec.problem)
     problem = problem_kind.build(prepared, comm)
     solver = solver_kind(problem, spec.solver)
-
-    from .io.checkpoint import CheckpointStore
-    from .io.results import write_result
-    from .solvers.control import IterationControl
-    from .versions import collect
-
-    store = CheckpointStore(path, spec.fingerprint(), mpi)
     state = solver.initial_state()
-    resumed = False
-    if resume and store.exists():
+    if start == "checkpoint":
         state = store.load(state)
-        resumed = True
         note = "" if solver.exact_resume else \
             f" ({spec.solver['kind']} restarts its Krylov space from the saved iterate)"
         _say(mpi, quiet, f"resuming from {store.path} at iteration {state.iteration}{note}")
-    elif resume and os.path.exists(path):
-        _say(mpi, quiet, f"{path} is complete and has no checkpoint: nothing to resume")
-        from .io.results import read_summary
-
-        summary = read_summary(path) if mpi.rank == 0 else None
-        summary = mpi.bcast(summary)
-        return RunOutcome(path, None, summary.get("stop_reason", ""),
-                          int(summary.get("iterations", 0)), EXIT_OK)
-    elif resume:
-        _say(mpi, quiet, f"no checkpoint {store.path}: starting from the beginning")
     setup_seconds = time.perf_counter() - clock
+
+    if mpi.allreduce(stop_request.received is not None, op=_logical_or()):
+        _say(mpi, quiet, "stop signal during start-up: run again with --resume")
+        return RunOutcome(None, store.path if start == "checkpoint" else None, "signal",
+                          state.iteration, EXIT_INTERRUPTED)
+
+    from .solvers.control import IterationControl
 
     progress = Progress(enabled=mpi.rank == 0 and not quiet,
                         interval=spec.output["progress_seconds"],
                         max_iterations=solver.max_iterations)
-    with StopRequest() as stop_request:
-        control = IterationControl(
-            comm, truth=problem.truth, data_norm=problem.data.norm(), target=solver.target,
-            max_iterations=solver.max_iterations, wall_time=spec.solver["wall_time"],
-            checkpoint_every=spec.output["checkpoint_every"],
-            checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=store.save,
-            stop_request=stop_request, progress=progress)
-        clock = time.perf_counter()
-        reason = solver.solve(state, control)
-        solve_seconds = time.perf_counter() - clock
+    control = IterationControl(
+        comm, truth=problem.truth, data_norm=problem.data.norm(), target=solver.target,
+        max_iterations=solver.max_iterations, wall_time=spec.solver["wall_time"],
+        checkpoint_every=spec.output["checkpoint_every"],
+        checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=store.save,
+        stop_request=stop_request, progress=progress)
+    clock = time.perf_counter()
+    reason = solver.solve(state, control)
+    solve_seconds = time.perf_counter() - clock
 
     if reason in ("signal", "wall_time"):
         why = f"signal {stop_request.name}" if reason == "signal" else "wall time reached"
@@ -135,29 +166,44 @@ def _run(spec: JobSpec, PETSc, *, resume: bool, quiet: bool) -> RunOutcome:
                          f"run again with --resume")
         return RunOutcome(None, store.path, reason, state.iteration, EXIT_INTERRUPTED)
 
-    clock = time.perf_counter()
+    _write(spec, mpi, problem, solver, state, control, store, reason=reason, start=start,
+           started=started, timings={"setup_seconds": setup_seconds, "solve_seconds": solve_seconds})
+    return RunOutcome(path, None, reason, state.iteration, EXIT_OK)
+
+
+def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, started,
+           timings):
+    """Write the result file (a signal arriving now is ignored: the result is nearly there)."""
+    from .io.results import write_result
+    from .versions import collect
+
     solution = solver.solution(state)
     extra = {}
     if spec.output["store_data"]:
         extra["data"] = problem.data
         if problem.truth is not None:
             extra["truth"] = problem.truth
+    hosts = sorted(set(mpi.allgather(socket.gethostname())))
+    timings["solve_seconds_total"] = state.history.columns["seconds"][-1]
     attrs = {
         "job_spec": spec.text, "job_source": spec.source, "fingerprint": spec.fingerprint(),
         "problem_kind": spec.problem["kind"], "solver_kind": spec.solver["kind"],
-        "stop_reason": reason, "iterations": state.iteration, "ranks": mpi.size,
-        "hosts": sorted(set(mpi.allgather(socket.gethostname()))),
-        "started": started, "finished": _utc_now(), "resumed": resumed,
+        "stop_reason": reason,
+        "iterations": state.iteration, "ranks": mpi.size, "hosts": hosts,
+        "started": started, "finished": _utc_now(), "resumed": start == "checkpoint",
         "exact_resume": solver.exact_resume, "noise_norm": problem.noise_norm,
         "discrepancy_target": solver.target, "checkpoints_written": control.checkpoints_written,
-        "versions": collect(slepc=False),
-        "problem_attributes": problem.attributes,
+        "versions": collect(), "problem_attributes": problem.attributes, "timings": timings,
     }
-    derived = problem.derived(solution)
-    attrs["timings"] = {"setup_seconds": setup_seconds, "solve_seconds": solve_seconds,
-                        "solve_seconds_total": state.history.columns["seconds"][-1]
-                        if len(state.history) else solve_seconds}
-    write_result(path, mpi, solution=solution, history=state.history, attrs=attrs,
-                 grid_shape=problem.grid_shape, derived=derived, extra_vectors=extra)
+    # HDF5 attributes are written collectively and must be identical on every rank.
+    attrs = mpi.bcast(attrs)
+    write_result(spec.output["path"], mpi, solution=solution, history=state.history,
+                 attrs=attrs, grid_shape=problem.grid_shape, derived=problem.derived(solution),
+                 extra_vectors=extra)
     store.remove()
-    return RunOutcome(path, None, reason, state.iteration, EXIT_OK)
+
+
+def _logical_or():
+    from mpi4py import MPI
+
+    return MPI.LOR

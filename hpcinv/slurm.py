@@ -12,6 +12,7 @@ from .runtime.errors import InputError
 
 TEMPLATE = "jobs/slurm/hpcinv.sbatch.in"
 _WALL_TIME = re.compile(r"^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
+_JOB_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
 
 
 def wall_seconds(text: str) -> int:
@@ -25,9 +26,12 @@ def wall_seconds(text: str) -> int:
 
 def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
            partition: str | None = None, account: str | None = None,
-           grace_seconds: int | None = None, job_name: str | None = None,
-           quiet: bool = False) -> str:
+           grace_seconds: int | None = None, job_name: str | None = None) -> str:
+    job = Path(job_file).resolve()
+    job_name = job_name or job.stem
     problems = []
+    if not _JOB_NAME.match(job_name):
+        problems.append(("--job-name", f"use letters, digits and ._+- only, got {job_name!r}"))
     if nodes < 1:
         problems.append(("--nodes", f"must be >= 1, got {nodes}"))
     if ntasks_per_node < 1:
@@ -36,8 +40,9 @@ def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
         raise InputError(problems)
     limit = wall_seconds(time)
     if grace_seconds is None:
-        # Leave time for one iteration and the checkpoint: 10% of the limit, 60-600 s.
-        grace_seconds = max(60, min(600, limit // 10))
+        # Time for one iteration and the checkpoint: 10% of the limit within 60-600 s,
+        # and at most half of a very short limit.
+        grace_seconds = min(max(60, min(600, limit // 10)), limit // 2)
     if not 0 < grace_seconds < limit:
         raise InputError(("--grace", f"must be between 0 and the time limit ({limit} s)"))
     template_path = resolve_input(TEMPLATE)
@@ -46,9 +51,8 @@ def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
                                     "hpcinv source tree)"))
     extra = [f"#SBATCH --partition={partition}"] if partition else []
     extra += [f"#SBATCH --account={account}"] if account else []
-    job = Path(job_file).resolve()
     return string.Template(Path(template_path).read_text()).substitute(
-        job_name=job_name or job.stem, nodes=nodes, ntasks_per_node=ntasks_per_node,
+        job_name=job_name, nodes=nodes, ntasks_per_node=ntasks_per_node,
         time=time, workdir=str(Path.cwd()), grace_seconds=grace_seconds,
         extra_directives="\n".join(extra), python=shlex.quote(sys.executable),
-        job_file=shlex.quote(str(job)), run_options="--quiet" if quiet else "")
+        job_file=shlex.quote(str(job)))

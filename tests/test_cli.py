@@ -2,16 +2,19 @@
 import json
 
 import numpy as np
+import pytest
 
 from hpcinv.io.results import read_solution, read_summary
 from helpers import ROOT, hpcinv
 
 
-def test_lsqr_job_on_two_ranks_equals_one_rank(tmp_path):
+@pytest.mark.parametrize("job", ["deconvolution-lsqr", "deconvolution-ksp",
+                                 "deconvolution2d-cgls"])
+def test_job_on_two_ranks_equals_one_rank(tmp_path, job):
     outputs = {}
     for ranks in (1, 2):
-        outputs[ranks] = tmp_path / f"lsqr-{ranks}.h5"
-        result = hpcinv(["run", "jobs/deconvolution-lsqr.toml", "--output", outputs[ranks],
+        outputs[ranks] = tmp_path / f"{job}-{ranks}.h5"
+        result = hpcinv(["run", f"jobs/{job}.toml", "--output", outputs[ranks],
                          "--quiet"], ranks=ranks)
         assert result.returncode == 0, result.stderr
         assert f"{ranks} rank" in result.stdout
@@ -51,7 +54,7 @@ def test_progress_lines_and_quiet(tmp_path):
 
 def test_petsc_options_reach_the_solver(tmp_path):
     job = tmp_path / "job.toml"
-    job.write_text((ROOT / "jobs/deconvolution-lsqr.toml").read_text()
+    job.write_text((ROOT / "jobs/deconvolution-ksp.toml").read_text()
                    + "ksp_monitor = true\nksp_view = true\n")
     result = hpcinv(["run", job, "--output", tmp_path / "m.h5", "--quiet"])
     assert result.returncode == 0, result.stderr
@@ -82,7 +85,7 @@ def test_every_shipped_job_validates():
 def test_kinds_lists_registered_kinds_and_keys():
     text = hpcinv(["kinds"]).stdout
     for expected in ('kind = "deconvolution"', 'kind = "cgls"', 'kind = "lsqr"',
-                     "max_iterations", "checkpoint_every"):
+                     'kind = "ksp"', "ksp_type", "max_iterations", "checkpoint_every"):
         assert expected in text
 
 

@@ -1,6 +1,7 @@
 """Install-time contracts: Dockerfile and Makefile agree, PETSc is found with or without
 PETSC_DIR, .ci/run calls make test."""
 import re
+import shutil
 import subprocess
 import sys
 
@@ -56,3 +57,33 @@ def test_petsc_dir_is_honoured():
     result = _import_petsc(PETSC_DIR="/nonexistent/petsc", SLEPC_DIR=None)
     assert result.returncode != 0
     assert "PETSC_DIR=/nonexistent/petsc" in result.stderr
+
+
+def test_a_wheel_install_runs_the_demo_and_writes_slurm_scripts(tmp_path):
+    """Outside the source tree (pip install of a wheel), meshes and the sbatch template come
+    from <prefix>/share/hpcinv."""
+    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
+    work.mkdir()
+    source = tmp_path / "source"   # setuptools builds in the tree: keep the checkout clean
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "*.h5"))
+    env = clean_env()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
+                   env=env, capture_output=True, timeout=300)
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-index", *map(str, wheels.glob("*.whl"))], check=True, env=env,
+                   capture_output=True, timeout=300)
+    hpcinv = str(venv / "bin" / "hpcinv")
+    demo = subprocess.run([hpcinv, "demo", "--quiet", "--output", "demo.h5"], cwd=work,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert "stop reason discrepancy" in demo.stdout
+    job = venv / "share" / "hpcinv" / "jobs" / "deconvolution-lsqr.toml"
+    slurm = subprocess.run([hpcinv, "slurm", str(job), "--nodes", "1", "--ntasks-per-node",
+                            "2", "--time", "00:30:00"], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert slurm.returncode == 0, slurm.stderr
+    assert "#SBATCH --requeue" in slurm.stdout

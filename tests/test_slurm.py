@@ -61,3 +61,11 @@ def test_bad_arguments_name_the_option():
     result = hpcinv(["slurm", "jobs/nope.toml", "--nodes", "1", "--ntasks-per-node", "1",
                      "--time", "00:10:00"])
     assert result.returncode == 2 and "nope.toml" in result.stderr
+
+
+def test_short_limits_get_a_shorter_grace_and_job_names_are_checked():
+    script = render("jobs/deconvolution-lsqr.toml", nodes=1, ntasks_per_node=1, time="00:01:00")
+    assert "#SBATCH --signal=USR1@30" in script
+    with pytest.raises(InputError, match="--job-name"):
+        render("jobs/deconvolution-lsqr.toml", nodes=1, ntasks_per_node=1, time="00:10:00",
+               job_name="my job")

@@ -19,14 +19,19 @@ noise_level = {noise}
 [solver]
 kind = "{solver}"
 max_iterations = {iterations}
+{extra}
 """
 
+KINDS = {"cgls": "cgls", "lsqr": "lsqr", "ksp-lsqr": "ksp", "ksp-cgls": "ksp"}
 
-def _solve(solver_kind, noise=0.01, iterations=200):
-    spec = parse_spec(JOB.format(solver=solver_kind, noise=noise, iterations=iterations))
+
+def _solve(name, noise=0.01, iterations=200):
+    extra = f'ksp_type = "{name[4:]}"' if name.startswith("ksp-") else ""
+    spec = parse_spec(JOB.format(solver=KINDS[name], noise=noise, iterations=iterations,
+                                 extra=extra))
     kind = PROBLEMS.get("deconvolution", "problem.kind")
     problem = kind.build(kind.prepare(spec.problem), COMM)
-    solver = SOLVERS.get(solver_kind, "solver.kind")(problem, spec.solver)
+    solver = SOLVERS.get(spec.solver["kind"], "solver.kind")(problem, spec.solver)
     state = solver.initial_state()
     control = IterationControl(COMM, truth=problem.truth, data_norm=problem.data.norm(),
                                target=solver.target, max_iterations=solver.max_iterations)
@@ -42,7 +47,7 @@ def _true_residual(problem, x) -> float:
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("kind", ["cgls", "lsqr"])
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_discrepancy_stops_at_first_iterate_satisfying_it(kind):
     problem, solver, state, reason = _solve(kind)
     residuals = np.array(state.history.columns["residual_norm"])
@@ -55,11 +60,13 @@ def test_discrepancy_stops_at_first_iterate_satisfying_it(kind):
 
 
 @pytest.mark.mpi
-def test_cgls_and_lsqr_iterates_agree():
-    _, cgls_solver, cgls_state, _ = _solve("cgls", noise=0.0, iterations=8)
-    _, lsqr_solver, lsqr_state, _ = _solve("lsqr", noise=0.0, iterations=8)
-    x, y = cgls_solver.solution(cgls_state), lsqr_solver.solution(lsqr_state)
-    assert cgls_state.iteration == lsqr_state.iteration == 8
+@pytest.mark.parametrize("kind", ["lsqr", "ksp-lsqr", "ksp-cgls"])
+def test_krylov_iterates_agree_with_cgls(kind):
+    # All four minimise ||A x - b|| over the same Krylov space K_k(A^T A, A^T b).
+    _, reference_solver, reference_state, _ = _solve("cgls", noise=0.0, iterations=8)
+    _, solver, state, _ = _solve(kind, noise=0.0, iterations=8)
+    x, y = reference_solver.solution(reference_state), solver.solution(state)
+    assert reference_state.iteration == state.iteration == 8
     difference = x.copy()
     difference.axpy(-1.0, y)
     assert difference.norm() <= 1e-8 * x.norm()

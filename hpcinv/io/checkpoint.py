@@ -24,6 +24,7 @@ class CheckpointStore:
         return os.path.exists(self.path)
 
     def save(self, state: SolverState, seconds: float) -> None:
+        seconds = self.comm.bcast(seconds)   # attributes must be equal on every rank
         with atomic_file(self.path, self.comm) as handle:
             vectors = handle.create_group("vectors")
             for name, vec in state.vectors.items():

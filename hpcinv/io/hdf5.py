@@ -37,8 +37,14 @@ def atomic_file(path: str, comm):
     handle = open_shared(partial, "w", comm)
     try:
         yield handle
-    finally:
+    except BaseException:
         handle.close()
+        try:
+            os.remove(partial)   # whichever rank gets here first; the job is ending anyway
+        except FileNotFoundError:
+            pass
+        raise
+    handle.close()
     comm.Barrier()
     if comm.rank == 0:
         os.replace(partial, path)

@@ -15,6 +15,10 @@ from .schema import Field, validate_table
 
 TABLES = ("problem", "solver", "output", "petsc")
 
+# Solver keys that decide when a run stops, not what it computes: a checkpoint stays valid
+# when they change (e.g. a longer max_iterations for a resumed run).
+RUN_CONTROL_KEYS = ("max_iterations", "wall_time")
+
 OUTPUT_SCHEMA = {
     "path": Field(str, None, "result file (HDF5); default: the job file's name with .h5, "
                   "in the working directory", check=lambda p: None if p.endswith(".h5")
@@ -40,20 +44,24 @@ class JobSpec:
     solver: dict
     output: dict
     petsc: dict = field(default_factory=dict)
-
-    @property
-    def spec_dir(self) -> Path | None:
-        return Path(self.source).resolve().parent if self.source != "<string>" else None
+    input_files: tuple = ()     # (table, key) of every input-file value
 
     def fingerprint(self) -> str:
-        """Identifies the computation (problem + solver), so a checkpoint of a different job
-        is never resumed; output and PETSc options may change between restarts."""
-        blob = json.dumps({"problem": self.problem, "solver": self.solver}, sort_keys=True,
-                          default=str)
+        """Identifies the computation, so a checkpoint or result of a different one is never
+        taken for this job's: problem and solver values with input files by their contents
+        (a moved checkout or a container mount keeps it), without the run-control keys,
+        output settings and PETSc options, which may change between restarts."""
+        tables = {"problem": dict(self.problem),
+                  "solver": {k: v for k, v in self.solver.items() if k not in RUN_CONTROL_KEYS}}
+        for table, key in self.input_files:
+            with open(tables[table][key], "rb") as handle:
+                tables[table][key] = hashlib.file_digest(handle, "sha256").hexdigest()
+        blob = json.dumps(tables, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _validate_kind(table: dict, name: str, registry, resolve, problems: list) -> dict:
+def _validate_kind(table: dict, name: str, registry, resolve, problems: list,
+                   input_files: list) -> dict:
     kind = table.get("kind")
     if kind is None:
         problems.append((f"{name}.kind", f"missing required key (one of: "
@@ -71,6 +79,8 @@ def _validate_kind(table: dict, name: str, registry, resolve, problems: list) ->
                                             ignore=("kind",))
     problems.extend(table_problems)
     values["kind"] = kind
+    input_files += [(name, key) for key, spec in cls.parameters.items()
+                    if spec.file and values.get(key)]
     if not table_problems and hasattr(cls, "check_parameters"):
         problems.extend(cls.check_parameters(values))
     return values
@@ -106,10 +116,11 @@ def parse_spec(text: str, source: str = "<string>") -> JobSpec:
         return resolve_input(name, spec_dir)
 
     tables = {name: data.get(name) if isinstance(data.get(name), dict) else {} for name in TABLES}
-    problem = _validate_kind(tables["problem"], "problem", PROBLEMS, resolve, problems) \
-        if "problem" in data else {}
-    solver = _validate_kind(tables["solver"], "solver", SOLVERS, resolve, problems) \
-        if "solver" in data else {}
+    input_files: list = []
+    problem = _validate_kind(tables["problem"], "problem", PROBLEMS, resolve, problems,
+                             input_files) if "problem" in data else {}
+    solver = _validate_kind(tables["solver"], "solver", SOLVERS, resolve, problems,
+                            input_files) if "solver" in data else {}
     output, output_problems = validate_table(tables["output"], OUTPUT_SCHEMA, "output")
     problems.extend(output_problems)
     petsc = _validate_petsc(tables["petsc"], problems)
@@ -119,7 +130,7 @@ def parse_spec(text: str, source: str = "<string>") -> JobSpec:
         stem = Path(source).stem if source != "<string>" else "result"
         output["path"] = f"{stem}.h5"
     return JobSpec(text=text, source=source, problem=problem, solver=solver, output=output,
-                   petsc=petsc)
+                   petsc=petsc, input_files=tuple(input_files))
 
 
 def load_spec(path: str) -> JobSpec:

@@ -2,7 +2,7 @@
 
 A problem kind has ``parameters`` (its schema) and two steps:
 
-* ``prepare(values, spec)`` reads and checks inputs on each rank without any collective
+* ``prepare(values)`` reads and checks inputs on each rank without any collective
   operation, raising InputError with key paths; the pipeline runs it through ``agree`` so
   one rank's bad slice fails all ranks cleanly;
 * ``build(prepared, comm)`` creates the distributed operator and vectors (collective).

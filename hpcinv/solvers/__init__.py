@@ -1,5 +1,5 @@
 """Solver kinds; importing this package registers the built-in ones."""
-from . import cgls, lsqr  # noqa: F401 - register "cgls" and "lsqr"
+from . import cgls, ksp, lsqr  # noqa: F401 - register "cgls", "ksp" and "lsqr"
 from .base import ExplicitStateSolver, IterativeSolver
 from .control import IterationControl
 from .state import History, SolverState

@@ -51,23 +51,20 @@ class ExplicitStateSolver(IterativeSolver):
 
     def solve(self, state: SolverState, control) -> str:
         residual = state.scalars["residual_norm"]
+        reason = None
         if len(state.history) == 0:
-            control.record(state, residual, self.solution(state))
-        while True:
+            reason = control.record(state, residual, self.solution(state))
+        while not reason:
             if residual <= self.target:
                 reason = "discrepancy"
-                break
-            if state.iteration >= self.max_iterations:
+            elif state.iteration >= self.max_iterations:
                 reason = "max_iterations"
-                break
-            if self.at_least_squares_solution(state):
+            elif self.at_least_squares_solution(state):
                 reason = "least_squares_solution"
-                break
-            residual = self.step(state)
-            state.scalars["residual_norm"] = residual
-            state.iteration += 1
-            reason = control.record(state, residual, self.solution(state))
-            if reason:
-                break
+            else:
+                residual = self.step(state)
+                state.scalars["residual_norm"] = residual
+                state.iteration += 1
+                reason = control.record(state, residual, self.solution(state))
         control.finish(state, residual)
         return reason

@@ -68,7 +68,8 @@ class IterationControl:
                 flags |= _WALL_TIME
         if self.comm.size > 1:
             flags = self.comm.allreduce(flags, op=_bitwise_or())
-        by_count = self.checkpoint_every > 0 and state.iteration % self.checkpoint_every == 0
+        by_count = (self.checkpoint_every > 0 and state.iteration > 0
+                    and state.iteration % self.checkpoint_every == 0)
         stop = None
         if flags & _SIGNAL:
             stop = "signal"

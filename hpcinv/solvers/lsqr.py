@@ -1,65 +1,61 @@
-"""LSQR through PETSc KSP (KSPLSQR) with the discrepancy principle as convergence test.
+"""LSQR (Paige & Saunders 1982) with the Golub-Kahan state in ``SolverState``.
 
-Everything in the job's [petsc] table reaches this KSP (``ksp_monitor``, ``ksp_view``,
-``ksp_lsqr_monitor``, even ``ksp_type``).  A KSP's Krylov vectors cannot be saved, so a
-resumed run restarts LSQR from the checkpointed iterate (``exact_resume = False``): it
-continues towards the same stopping rule but not along bit-identical iterates; use ``cgls``
-where exact restarts matter.
+PETSc's KSPLSQR (kind ``ksp``) cannot save its Krylov vectors; keeping u, v, w, x and the
+plane-rotation scalars here makes a resumed run reproduce the uninterrupted iterates exactly.
+All vector algebra is PETSc's.
 """
 from __future__ import annotations
 
+import math
+
 from ..jobspec import SOLVERS
-from .base import IterativeSolver
+from .base import ExplicitStateSolver
 from .state import SolverState
 
 
 @SOLVERS.register("lsqr")
-class LSQR(IterativeSolver):
-    exact_resume = False
-    ksp_type = "lsqr"
+class LSQR(ExplicitStateSolver):
+    def __init__(self, problem, values: dict):
+        super().__init__(problem, values)
+        self._work_domain, self._work_range = self.operator.create_vecs()
 
     def initial_state(self) -> SolverState:
-        x, _ = self.operator.create_vecs()
-        return SolverState(vectors={"x": x})
+        x, u = self.operator.create_vecs()
+        self.problem.data.copy(u)
+        beta = u.norm()
+        if beta > 0:
+            u.scale(1.0 / beta)
+        v = x.duplicate()
+        self.operator.mult_transpose(u, v)
+        alpha = v.norm()
+        if alpha > 0:
+            v.scale(1.0 / alpha)
+        return SolverState(vectors={"x": x, "u": u, "v": v, "w": v.copy()},
+                           scalars={"alpha": alpha, "rhobar": alpha, "phibar": beta,
+                                    "residual_norm": beta})
 
-    def solve(self, state: SolverState, control) -> str:
-        from petsc4py import PETSc
+    def at_least_squares_solution(self, state: SolverState) -> bool:
+        return state.scalars["alpha"] == 0.0 or state.scalars["phibar"] == 0.0
 
-        comm = self.operator.comm
-        ksp = PETSc.KSP().create(comm=comm)
-        ksp.setOperators(self.operator.as_petsc_mat())
-        ksp.setType(self.ksp_type)
-        ksp.getPC().setType(PETSc.PC.Type.NONE)
-        offset = state.iteration
-        ksp.setTolerances(rtol=0.0, atol=0.0, divtol=PETSc.DEFAULT,
-                          max_it=max(self.max_iterations - offset, 0))
-        ksp.setInitialGuessNonzero(offset > 0)
-        x = state.vectors["x"]
-        outcome = {"reason": "max_iterations", "residual": float("nan")}
-        solution = x.duplicate()
-
-        def converged(ksp, its, rnorm):
-            state.iteration = offset + its
-            outcome["residual"] = rnorm
-            if its > 0 or len(state.history) == 0:
-                stop = control.record(state, rnorm, ksp.buildSolution(solution))
-                if stop:
-                    outcome["reason"] = stop
-                    return PETSc.KSP.ConvergedReason.CONVERGED_ITS
-            if rnorm <= self.target:
-                outcome["reason"] = "discrepancy"
-                return PETSc.KSP.ConvergedReason.CONVERGED_ATOL
-            if state.iteration >= self.max_iterations:
-                outcome["reason"] = "max_iterations"
-                return PETSc.KSP.ConvergedReason.CONVERGED_ITS
-            return PETSc.KSP.ConvergedReason.ITERATING
-
-        ksp.setConvergenceTest(converged)
-        ksp.setFromOptions()
-        ksp.solve(self.problem.data, x)
-        reason = ksp.getConvergedReason()
-        if reason < 0 and outcome["reason"] == "max_iterations":
-            outcome["reason"] = f"ksp_diverged_{reason}"
-        control.finish(state, outcome["residual"])
-        ksp.destroy()
-        return outcome["reason"]
+    def step(self, state: SolverState) -> float:
+        x, u, v, w = (state.vectors[name] for name in "xuvw")
+        scalars = state.scalars
+        # Bidiagonalisation: beta u = A v - alpha u, alpha v = A^T u - beta v.
+        self.operator.mult(v, self._work_range)
+        u.aypx(-scalars["alpha"], self._work_range)
+        beta = u.norm()
+        if beta > 0:
+            u.scale(1.0 / beta)
+        self.operator.mult_transpose(u, self._work_domain)
+        v.aypx(-beta, self._work_domain)
+        alpha = v.norm()
+        if alpha > 0:
+            v.scale(1.0 / alpha)
+        # Plane rotation eliminating beta; phibar is ||b - A x|| of the new iterate.
+        rho = math.hypot(scalars["rhobar"], beta)
+        c, s = scalars["rhobar"] / rho, beta / rho
+        theta, phi = s * alpha, c * scalars["phibar"]
+        x.axpy(phi / rho, w)
+        w.aypx(-theta / rho, v)
+        scalars.update(alpha=alpha, rhobar=-c * alpha, phibar=s * scalars["phibar"])
+        return abs(scalars["phibar"])
