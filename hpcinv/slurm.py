@@ -15,7 +15,7 @@ _WALL_TIME = re.compile(r"^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
 _JOB_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
 
 
-def wall_seconds(text: str) -> int:
+def parse_time_limit(text: str) -> int:
     """Seconds in a SLURM time limit ``[D-]HH:MM:SS``."""
     match = _WALL_TIME.match(text)
     if not match:
@@ -38,7 +38,7 @@ def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
         problems.append(("--ntasks-per-node", f"must be >= 1, got {ntasks_per_node}"))
     if problems:
         raise InputError(problems)
-    limit = wall_seconds(time)
+    limit = parse_time_limit(time)
     if grace_seconds is None:
         # Time for one iteration and the checkpoint: 10% of the limit within 60-600 s,
         # and at most half of a very short limit.

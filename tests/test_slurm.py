@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from hpcinv.runtime.errors import InputError
-from hpcinv.slurm import render, wall_seconds
+from hpcinv.slurm import render, parse_time_limit
 from helpers import hpcinv
 
 
@@ -48,9 +48,9 @@ def test_stdout_by_default_and_grace_option():
     assert "--partition" not in result.stdout
 
 
-@pytest.mark.parametrize("text,seconds", [("00:10:00", 600), ("1-02:03:04", 93784)])
-def test_wall_time_parsing(text, seconds):
-    assert wall_seconds(text) == seconds
+@pytest.mark.parametrize("text,expected", [("00:10:00", 600), ("1-02:03:04", 93784)])
+def test_time_limit_parsing(text, expected):
+    assert parse_time_limit(text) == expected
 
 
 def test_bad_arguments_name_the_option():

@@ -1,7 +1,6 @@
 """MPI helpers that keep every rank in step: agreeing on failures, ending the job on one."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 import traceback
