@@ -16,9 +16,9 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_btl_vader_single_copy_mechanism := none
 
-.PHONY: setup system-packages demo test test-serial test-mpi clean
+.PHONY: setup system-packages templates demo test test-serial test-mpi clean
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) templates
 
 system-packages:
 	@missing=""; \
@@ -40,6 +40,11 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)' > $(VENV)/constraints.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -c $(VENV)/constraints.txt -e '.[test]'
 	@touch $@
+
+# MILES SSP templates from pPXF's source distribution (never vendored: its licence forbids it);
+# verified against a manifest, so a second run downloads nothing.
+templates: $(STAMP)
+	@$(VENV)/bin/hpcinv templates fetch > /dev/null
 
 demo: setup
 	$(MPIRUN) $(VENV)/bin/hpcinv demo

@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print JSON")
 
     commands.add_parser("info", help="versions of hpcinv, PETSc, SLEPc, MPI, HDF5; ranks")
+
+    templates = commands.add_parser("templates", help="SSP template libraries (MILES)")
+    templates.add_argument("action", choices=("fetch", "info"),
+                           help="fetch: download and verify MILES (idempotent); info: describe")
+    templates.add_argument("--dir", help="a MILES/E-MILES directory (info), or where to fetch "
+                           "to (default $HPCINV_DATA or ~/.cache/hpcinv)")
     commands.add_parser("kinds", help="registered problem and solver kinds and their keys")
 
     demo = commands.add_parser("demo", help="run the built-in demo job")
@@ -174,7 +180,25 @@ def _cmd_kinds(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
+def _cmd_templates(args) -> int:
+    from .io import templates
+
+    if args.action == "fetch":
+        directory = templates.fetch_miles(Path(args.dir) if args.dir else None)
+        print(f"hpcinv: MILES templates in {directory}")
+        return EXIT_OK
+    directory = args.dir or templates.fetch_miles()
+    library = templates.load_library(directory, key="--dir")
+    print(f"library        {library.source}")
+    print(f"spectra        {library.spectra.shape[0]} [M/H] x {library.spectra.shape[1]} ages")
+    print(f"[M/H]          {', '.join(f'{m:+.2f}' for m in library.metallicities)}")
+    print(f"ages (Gyr)     {library.ages[0]:.4g} .. {library.ages[-1]:.4g}")
+    print(f"wavelength     {library.wavelength[0]:.1f} .. {library.wavelength[-1]:.1f} A, "
+          f"step {library.wavelength[1] - library.wavelength[0]:.2f} A, FWHM {library.fwhm} A")
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "templates": _cmd_templates, "validate": _cmd_validate, "slurm": _cmd_slurm,
             "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds, "demo": _cmd_demo}
 
 
