@@ -1,5 +1,5 @@
 """Problem kinds; importing this package registers the built-in ones."""
-from . import deconvolution  # noqa: F401 - registers "deconvolution"
+from . import deconvolution, galaxy  # noqa: F401 - register "deconvolution", "galaxy"
 from .base import Problem
 
 __all__ = ["Problem"]

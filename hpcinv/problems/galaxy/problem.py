@@ -1,0 +1,117 @@
+"""The galaxy problem kind: a 5-D population-kinematic distribution f(x, y, v, [M/H], age)
+from an IFU datacube (paper: Hinterer et al., PNKR), with a seeded mock galaxy as data.
+
+Coefficients U (N x L) live on tensor bases: sky (x, y) x Theta (v, [M/H], age), both of
+order s (0: piecewise constants on cells, 1: hat functions at nodes).  The datacube holds
+the values of y(x, lambda_r) at the sky basis points; the data metric is the sky L2 Gram
+matrix N, the unknown's metric M = Psi (x) Phi with the H^s Gram matrices (weight beta).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...io.templates import MILES_DIRECTORY, data_dir
+from ...jobspec import PROBLEMS, Field
+from ...operators.random import normal_slice
+from ...operators.tensor_rows import TensorBlockRows
+from ...runtime.errors import InputError
+from ..base import Problem
+from .bases import Basis1D, sobolev_gram
+from .kernel import build_kernel, library_for, theta_for
+from .mesh import GalaxyMesh, load_galaxy_mesh
+from .mock import COMPONENTS, MASS_FRACTIONS, component_densities
+from .operator import CubeOperator
+
+
+@dataclass
+class _Prepared:
+    mesh: GalaxyMesh
+    library: object
+    values: dict
+
+
+def _check_miles_present(mesh: GalaxyMesh) -> None:
+    if mesh.library == "miles" and not (data_dir() / MILES_DIRECTORY / "MANIFEST.json").is_file():
+        raise InputError(("problem.mesh", f"{mesh.source} uses the MILES templates, which are "
+                                          f"not in {data_dir()}: run `hpcinv templates fetch` "
+                                          f"(make setup does)"))
+
+
+@PROBLEMS.register("galaxy")
+class GalaxyProblem:
+    parameters = {
+        "mesh": Field(str, help="galaxy mesh (meshes/galaxy/*.toml)", file=True),
+        "order": Field(int, 1, "s: 0 piecewise constants, 1 tensor hat functions",
+                       choices=(0, 1)),
+        "beta": Field(float, 1.0, "weight of the first derivatives in the H^s inner product",
+                      minimum=0),
+        "noise_level": Field(float, 0.01, "Gaussian noise with standard deviation "
+                             "noise_level x |noise-free value| in every pixel (0: none)",
+                             minimum=0, maximum=1),
+        "seed": Field(int, 0, "seed of the mock galaxy and of its noise", minimum=0),
+    }
+
+    @staticmethod
+    def prepare(values: dict) -> _Prepared:
+        mesh = load_galaxy_mesh(values["mesh"])
+        _check_miles_present(mesh)
+        return _Prepared(mesh, library_for(mesh), values)
+
+    @staticmethod
+    def build(prepared: _Prepared, comm) -> Problem:
+        from petsc4py import PETSc
+
+        mesh, values, order = prepared.mesh, prepared.values, prepared.values["order"]
+        mpi = comm.tompi4py()
+        theta = theta_for(mesh, prepared.library, order)
+        kernel, wavelengths, flux_scale = build_kernel(mesh, prepared.library, theta)
+        sky = [Basis1D(np.linspace(*mesh.omega_range, n), order) for n in mesh.omega_nodes]
+        data_gram = sobolev_gram(sky, 0.0)
+        operator = CubeOperator(kernel, data_gram.shape[0], comm)
+        start, rows = operator.row_start, operator.local_rows
+        blocks = TensorBlockRows(kernel=kernel, data_gram=data_gram,
+                                 spatial_metric=sobolev_gram(sky, values["beta"]),
+                                 theta_metric=sobolev_gram(theta.bases, values["beta"]),
+                                 equation_noise=np.zeros(kernel.shape[0]), row_start=start,
+                                 local_rows=rows, order=order)
+
+        # The mock galaxy at the basis points, scaled to mass fractions of a total of 1.
+        sky_x, sky_y = np.meshgrid(sky[0].points, sky[1].points, indexing="ij")
+        local = slice(start, start + rows)
+        theta_points = [b.points * (n[-1] - n[0]) + n[0] for b, n in
+                        zip(theta.bases, (theta.velocity_nodes, theta.metallicity_nodes,
+                                          theta.age_nodes))]
+        densities = component_densities(sky_x.ravel()[local], sky_y.ravel()[local],
+                                         *theta_points, seed=values["seed"])
+        sky_weights = blocks.local_data_weights()
+        theta_weights = np.asarray(sobolev_gram(theta.bases, 0.0).sum(axis=1)).reshape(theta.shape)
+        truth_rows = np.zeros((rows, theta.size))
+        for name in COMPONENTS:
+            density = densities[name]
+            mass = mpi.allreduce(float(np.einsum("n,nabc,abc->", sky_weights, density,
+                                                 theta_weights)))
+            truth_rows += (density * (MASS_FRACTIONS[name] / mass)).reshape(rows, -1)
+
+        truth, data = operator.create_vecs()
+        operator.rows(truth, theta.size)[:] = truth_rows
+        operator.mult(truth, data)
+        cube = operator.rows(data, kernel.shape[0])
+        sigma = values["noise_level"] * np.abs(cube)
+        if values["noise_level"] > 0:
+            first = start * kernel.shape[0]
+            noise = normal_slice(values["seed"] + 1, first, first + cube.size).reshape(cube.shape)
+            cube += sigma * noise
+        blocks.equation_noise = np.sqrt(mpi.allreduce(sky_weights @ sigma ** 2))
+        sky_shape = tuple(b.size for b in sky)
+        problem = Problem(operator=operator, data=data,
+                          noise_norm=float(np.linalg.norm(blocks.equation_noise)),
+                          truth=truth, grid_shape=(*sky_shape, *theta.shape),
+                          attributes={"mesh": mesh.source, "order": order,
+                                      "beta": values["beta"], "templates": prepared.library.source,
+                                      "flux_scale": flux_scale})
+        problem.block_rows = blocks
+        problem.theta = theta
+        problem.wavelengths = wavelengths
+        return problem

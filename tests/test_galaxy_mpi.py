@@ -1,0 +1,135 @@
+"""The galaxy problem on 1 and 2 ranks: kernel quadrature, bases, mock galaxy, the
+distributed datacube operator and its adjoint."""
+import numpy as np
+import pytest
+
+from hpcinv.io.templates import SPEED_OF_LIGHT, log_rebin, log_grid
+from hpcinv.jobspec import PROBLEMS, parse_spec
+from hpcinv.operators import dot_test
+from hpcinv.problems.galaxy.bases import Basis1D, sobolev_gram
+from hpcinv.problems.galaxy.kernel import build_kernel, library_for, theta_for
+from hpcinv.problems.galaxy.mesh import load_galaxy_mesh
+from hpcinv.problems.galaxy.mock import MASS_FRACTIONS, component_densities
+from hpcinv.runtime.errors import InputError
+from hpcinv.runtime.petsc_env import initialize
+
+PETSc = initialize()
+
+
+def _build(comm, order=1, mesh="tiny", noise=0.01, seed=0):
+    spec = parse_spec(f'[problem]\nkind = "galaxy"\nmesh = "meshes/galaxy/{mesh}.toml"\n'
+                      f'order = {order}\nnoise_level = {noise}\nseed = {seed}\n'
+                      '[solver]\nkind = "cgls"\n')
+    kind = PROBLEMS.get("galaxy", "problem.kind")
+    return kind.build(kind.prepare(spec.problem), comm)
+
+
+def _gather(vec):
+    scatter, whole = PETSc.Scatter.toAll(vec)
+    scatter.scatter(vec, whole)
+    return whole.getArray().copy()
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("order", [0, 1])
+def test_cube_operator_passes_the_adjoint_test(order):
+    problem = _build(PETSc.COMM_WORLD, order)
+    assert dot_test(problem.operator, seed=4) < 1e-13
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("order", [0, 1])
+def test_distributed_problem_equals_the_serial_one(order):
+    distributed = _build(PETSc.COMM_WORLD, order)
+    serial = _build(PETSc.COMM_SELF, order)
+    np.testing.assert_allclose(_gather(distributed.truth), serial.truth.getArray(), rtol=1e-12)
+    np.testing.assert_allclose(_gather(distributed.data), serial.data.getArray(), rtol=1e-12)
+    np.testing.assert_allclose(distributed.block_rows.equation_noise,
+                               serial.block_rows.equation_noise, rtol=1e-12)
+
+
+def test_constant_density_gives_the_same_cube_for_both_orders_and_matches_quadrature():
+    """f = 1 on Theta is exactly representable by cells and by hats; its spectrum is
+    int S(lambda / (1 + v/c); z, t) / (1 + v/c) over the unit-scaled Theta box."""
+    mesh = load_galaxy_mesh("meshes/galaxy/tiny.toml")
+    library = library_for(mesh)
+    rows = {}
+    for order in (0, 1):
+        theta = theta_for(mesh, library, order)
+        kernel, wavelengths, scale = build_kernel(mesh, library, theta)
+        rows[order] = kernel.sum(axis=1)
+    np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)
+    # Brute force: fine trapezoid in v; trapezoid in z and t is exact for the bilinear
+    # interpolant of the library.
+    velocities = np.linspace(*mesh.velocity_range, 4001)
+    fine = log_grid(4650.0, 5800.0, 10.0)
+    spectra = log_rebin(library.wavelength, library.spectra, fine) / scale
+    z = theta.metallicity.nodes
+    t = theta.age.nodes
+    trapezoid_z = np.diff(z) / 2
+    trapezoid_t = np.diff(t) / 2
+    wz = np.zeros(z.size); wz[:-1] += trapezoid_z; wz[1:] += trapezoid_z
+    wt = np.zeros(t.size); wt[:-1] += trapezoid_t; wt[1:] += trapezoid_t
+    collapsed = np.einsum("ijp,i,j->p", spectra, wz, wt)
+    doppler = 1 + velocities / SPEED_OF_LIGHT
+    shifted = np.interp(np.log(wavelengths[:, None] / doppler[None, :]), np.log(fine), collapsed)
+    expected = np.trapz(shifted / doppler, velocities, axis=1) / np.ptp(velocities)
+    np.testing.assert_allclose(rows[1], expected, rtol=5e-3)
+
+
+def test_hat_gram_matrices_integrate_exactly():
+    basis = Basis1D(np.array([0.0, 0.1, 0.4, 1.0]), 1)
+    mass = basis.mass().toarray()
+    assert mass.sum() == pytest.approx(1.0)                       # int 1 * 1
+    x = basis.nodes
+    assert x @ mass @ x == pytest.approx(1.0 / 3.0)               # int x^2
+    stiffness = basis.stiffness().toarray()
+    assert x @ stiffness @ x == pytest.approx(1.0)                # int (x')^2
+    gram = sobolev_gram([basis, basis], beta=0.5).toarray()
+    ones = np.ones(16)
+    assert ones @ gram @ ones == pytest.approx(1.0)
+
+
+def test_mock_galaxy_components_and_bimodal_losvds():
+    x = np.array([0.3, -0.3, 0.0])
+    y = np.zeros(3)
+    v = np.linspace(-600, 600, 121)
+    z = np.linspace(-1.7, 0.2, 6)
+    t = np.linspace(0.1, 13.0, 12)
+    densities = component_densities(x, y, v, z, t, seed=3)
+    assert set(densities) == set(MASS_FRACTIONS)
+    assert sum(MASS_FRACTIONS.values()) == pytest.approx(1.0)
+    losvd = sum(d for d in densities.values()).sum(axis=(2, 3))
+    right = losvd[0]
+    peaks = [i for i in range(1, v.size - 1) if right[i] > right[i - 1] and right[i] > right[i + 1]]
+    assert len(peaks) == 2 and v[peaks[0]] < 0 < v[peaks[1]]       # counter-rotating disks
+    mirrored = losvd[1][::-1]                                      # the other side rotates back
+    np.testing.assert_allclose(mirrored / mirrored.max(), right / right.max(), atol=0.05)
+    other = component_densities(x, y, v, z, t, seed=4)
+    assert not np.allclose(other["thin_disk"], densities["thin_disk"])
+
+
+@pytest.mark.mpi
+def test_mock_masses_and_noise_levels():
+    problem = _build(PETSc.COMM_WORLD, order=1, mesh="tiny", noise=0.02)
+    blocks = problem.block_rows
+    noise_free = _build(PETSc.COMM_WORLD, order=1, mesh="tiny", noise=0.0)
+    assert np.all(noise_free.block_rows.equation_noise == 0)
+    difference = problem.data.copy()
+    difference.axpy(-1.0, noise_free.data)
+    relative = difference.norm() / noise_free.data.norm()
+    assert 0.01 < relative < 0.03
+    truth = _gather(problem.truth)
+    assert np.all(truth >= 0) and truth.max() > 0
+    assert blocks.equation_noise.shape == (blocks.equations,)
+
+
+def test_galaxy_mesh_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[omega]\nnodes = [1, 3]\n[velocity]\nnodes = 5\nrange = [100.0, -100.0]\n"
+                   "[colour]\nx = 1\n")
+    with pytest.raises(InputError) as caught:
+        load_galaxy_mesh(str(bad))
+    text = str(caught.value)
+    for key in ("omega.nodes[0]", "velocity.range", "colour"):
+        assert key in text
