@@ -151,7 +151,7 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
                         interval=spec.output["progress_seconds"],
                         max_iterations=solver.max_iterations)
     control = IterationControl(
-        comm, truth=problem.truth, data_norm=problem.data.norm(), target=solver.target,
+        comm, truth=problem.truth, data_norm=solver.residual_scale(), target=solver.target,
         max_iterations=solver.max_iterations, wall_time=spec.solver["wall_time"],
         checkpoint_every=spec.output["checkpoint_every"],
         checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=store.save,

@@ -33,6 +33,10 @@ class IterativeSolver:
     def solution(self, state: SolverState):
         return state.vectors["x"]
 
+    def residual_scale(self) -> float:
+        """The data norm that relative residuals are measured against."""
+        return self.problem.data.norm()
+
     def solve(self, state: SolverState, control) -> str:
         """Iterate until a stopping rule holds; return the stop reason."""
         raise NotImplementedError

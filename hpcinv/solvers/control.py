@@ -45,13 +45,14 @@ class IterationControl:
         self._error_work.waxpy(-1.0, self.truth, solution)
         return self._error_work.norm() / self.truth_norm
 
-    def record(self, state, residual_norm: float, solution) -> str | None:
-        """Log iteration ``state.iteration``; return a stop reason or None to go on."""
+    def record(self, state, residual_norm: float, solution, **extra) -> str | None:
+        """Log iteration ``state.iteration`` (with a solver's ``extra`` columns); return a
+        stop reason or None to go on."""
         state.history.append(iteration=state.iteration, residual_norm=residual_norm,
                              relative_residual=residual_norm / self.data_norm,
                              discrepancy_target=self.target,
                              relative_error=self.relative_error(solution),
-                             seconds=self.elapsed(state))
+                             seconds=self.elapsed(state), **extra)
         if self.progress is not None:
             self.progress.update(state.iteration, residual_norm, self.target)
         return self._decide(state)

@@ -11,13 +11,17 @@ HISTORY_FIELDS = ("iteration", "residual_norm", "relative_residual", "discrepanc
 
 @dataclass
 class History:
-    """Per-iteration records; ``relative_error`` is NaN when the truth is unknown and
+    """Per-iteration records: the HISTORY_FIELDS of every solver plus any columns a solver
+    adds (NaN where a row lacks them).  ``relative_error`` is NaN when the truth is unknown;
     ``seconds`` counts solve time since the first start, across restarts."""
     columns: dict = field(default_factory=lambda: {name: [] for name in HISTORY_FIELDS})
 
     def append(self, **row) -> None:
-        for name in HISTORY_FIELDS:
-            self.columns[name].append(row[name])
+        count = len(self)
+        for name in row:
+            self.columns.setdefault(name, [float("nan")] * count)
+        for name, values in self.columns.items():
+            values.append(row.get(name, float("nan")))
 
     def __len__(self) -> int:
         return len(self.columns["iteration"])
@@ -28,7 +32,7 @@ class History:
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> "History":
-        return cls({name: list(np.asarray(arrays[name]).tolist()) for name in HISTORY_FIELDS})
+        return cls({name: list(np.asarray(values).tolist()) for name, values in arrays.items()})
 
 
 @dataclass
