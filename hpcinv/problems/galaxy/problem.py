@@ -61,7 +61,6 @@ class GalaxyProblem:
 
     @staticmethod
     def build(prepared: _Prepared, comm) -> Problem:
-        from petsc4py import PETSc
 
         mesh, values, order = prepared.mesh, prepared.values, prepared.values["order"]
         mpi = comm.tompi4py()
