@@ -21,7 +21,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 
-
 from ...jobspec.schema import Field, validate_table
 from ...runtime.errors import InputError
 

@@ -61,7 +61,6 @@ class GalaxyProblem:
 
     @staticmethod
     def build(prepared: _Prepared, comm) -> Problem:
-
         mesh, values, order = prepared.mesh, prepared.values, prepared.values["order"]
         mpi = comm.tompi4py()
         theta = theta_for(mesh, prepared.library, order)
