@@ -48,3 +48,23 @@ def write_job(directory: Path, name: str, text: str) -> Path:
     path = Path(directory) / name
     path.write_text(text)
     return path
+
+
+def gather(vec):
+    """A distributed PETSc Vec as one numpy array on every rank."""
+    from petsc4py import PETSc
+
+    scatter, whole = PETSc.Scatter.toAll(vec)
+    scatter.scatter(vec, whole)
+    return whole.getArray().copy()
+
+
+def build_job(comm, text: str):
+    """(spec, problem, solver) of a job given as TOML text, built on ``comm`` in-process."""
+    from hpcinv.jobspec import PROBLEMS, SOLVERS, parse_spec
+
+    spec = parse_spec(text)
+    kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
+    problem = kind.build(kind.prepare(spec.problem), comm)
+    solver = SOLVERS.get(spec.solver["kind"], "solver.kind")(problem, spec.solver)
+    return spec, problem, solver

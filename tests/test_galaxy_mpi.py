@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from hpcinv.io.templates import SPEED_OF_LIGHT, log_rebin, log_grid
-from hpcinv.jobspec import PROBLEMS, parse_spec
 from hpcinv.operators import dot_test
 from hpcinv.problems.galaxy.bases import Basis1D, sobolev_gram
 from hpcinv.problems.galaxy.kernel import build_kernel, library_for, theta_for
@@ -12,22 +11,15 @@ from hpcinv.problems.galaxy.mesh import load_galaxy_mesh
 from hpcinv.problems.galaxy.mock import MASS_FRACTIONS, component_densities
 from hpcinv.runtime.errors import InputError
 from hpcinv.runtime.petsc_env import initialize
+from helpers import build_job, gather
 
 PETSc = initialize()
 
 
 def _build(comm, order=1, mesh="tiny", noise=0.01, seed=0):
-    spec = parse_spec(f'[problem]\nkind = "galaxy"\nmesh = "meshes/galaxy/{mesh}.toml"\n'
-                      f'order = {order}\nnoise_level = {noise}\nseed = {seed}\n'
-                      '[solver]\nkind = "cgls"\n')
-    kind = PROBLEMS.get("galaxy", "problem.kind")
-    return kind.build(kind.prepare(spec.problem), comm)
-
-
-def _gather(vec):
-    scatter, whole = PETSc.Scatter.toAll(vec)
-    scatter.scatter(vec, whole)
-    return whole.getArray().copy()
+    return build_job(comm, f'[problem]\nkind = "galaxy"\nmesh = "meshes/galaxy/{mesh}.toml"\n'
+                           f'order = {order}\nnoise_level = {noise}\nseed = {seed}\n'
+                           '[solver]\nkind = "cgls"\n')[1]
 
 
 @pytest.mark.mpi
@@ -42,8 +34,8 @@ def test_cube_operator_passes_the_adjoint_test(order):
 def test_distributed_problem_equals_the_serial_one(order):
     distributed = _build(PETSc.COMM_WORLD, order)
     serial = _build(PETSc.COMM_SELF, order)
-    np.testing.assert_allclose(_gather(distributed.truth), serial.truth.getArray(), rtol=1e-12)
-    np.testing.assert_allclose(_gather(distributed.data), serial.data.getArray(), rtol=1e-12)
+    np.testing.assert_allclose(gather(distributed.truth), serial.truth.getArray(), rtol=1e-12)
+    np.testing.assert_allclose(gather(distributed.data), serial.data.getArray(), rtol=1e-12)
     np.testing.assert_allclose(distributed.block_rows.equation_noise,
                                serial.block_rows.equation_noise, rtol=1e-12)
 
@@ -119,7 +111,7 @@ def test_mock_masses_and_noise_levels():
     difference.axpy(-1.0, noise_free.data)
     relative = difference.norm() / noise_free.data.norm()
     assert 0.01 < relative < 0.03
-    truth = _gather(problem.truth)
+    truth = gather(problem.truth)
     assert np.all(truth >= 0) and truth.max() > 0
     assert blocks.equation_noise.shape == (blocks.equations,)
 

@@ -7,15 +7,10 @@ from hpcinv.operators import Operator, dot_test
 from hpcinv.operators.gaussian import gaussian_blur, gaussian_factor, kron_rows
 from hpcinv.operators.random import fill_normal, normal_slice
 from hpcinv.runtime.petsc_env import initialize
+from helpers import gather
 
 PETSc = initialize()
 COMM = PETSc.COMM_WORLD
-
-
-def _gather(vec) -> np.ndarray:
-    scatter, whole = PETSc.Scatter.toAll(vec)
-    scatter.scatter(vec, whole)
-    return whole.getArray().copy()
 
 
 @pytest.mark.mpi
@@ -33,7 +28,7 @@ def test_gaussian_blur_equals_dense_kronecker_product():
     x, y = operator.create_vecs()
     fill_normal(x, 5)
     operator.mult(x, y)
-    np.testing.assert_allclose(_gather(y), dense @ _gather(x), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(gather(y), dense @ gather(x), rtol=1e-13, atol=1e-14)
 
 
 def test_kron_rows_matches_the_full_product():
@@ -76,14 +71,14 @@ def test_shell_adapter_lets_ksp_solve_a_matrix_free_operator():
     ksp.getPC().setType("none")
     ksp.setTolerances(rtol=1e-12)
     ksp.solve(b, x)
-    np.testing.assert_allclose(_gather(x), 1.0 / np.arange(1, 51), rtol=1e-10)
+    np.testing.assert_allclose(gather(x), 1.0 / np.arange(1, 51), rtol=1e-10)
 
 
 @pytest.mark.mpi
 def test_random_vectors_do_not_depend_on_the_layout():
     x = PETSc.Vec().createMPI(200000, comm=COMM)
     fill_normal(x, 11)
-    np.testing.assert_array_equal(_gather(x), normal_slice(11, 0, 200000))
+    np.testing.assert_array_equal(gather(x), normal_slice(11, 0, 200000))
 
 
 @pytest.mark.mpi

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from hpcinv.io.checkpoint import CheckpointStore
-from hpcinv.jobspec import PROBLEMS, SOLVERS, parse_spec
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.solvers import IterationControl
+from helpers import build_job, gather
 
 PETSc = initialize()
 WORLD = PETSc.COMM_WORLD
@@ -15,13 +15,9 @@ WORLD = PETSc.COMM_WORLD
 def _setup(comm, loops=2, order=1, noise=0.01, mesh="tiny", **solver):
     options = "\n".join(f"{k} = {v!r}".replace("'", '"').replace("True", "true")
                         .replace("False", "false") for k, v in solver.items())
-    spec = parse_spec(f'[problem]\nkind = "galaxy"\nmesh = "meshes/galaxy/{mesh}.toml"\n'
-                      f'order = {order}\nnoise_level = {noise}\n'
-                      f'[solver]\nkind = "pnkr"\nmax_iterations = {loops}\n{options}\n')
-    kind = PROBLEMS.get("galaxy", "problem.kind")
-    problem = kind.build(kind.prepare(spec.problem), comm)
-    solver = SOLVERS.get("pnkr", "solver.kind")(problem, spec.solver)
-    return spec, problem, solver
+    return build_job(comm, f'[problem]\nkind = "galaxy"\nmesh = "meshes/galaxy/{mesh}.toml"\n'
+                           f'order = {order}\nnoise_level = {noise}\n'
+                           f'[solver]\nkind = "pnkr"\nmax_iterations = {loops}\n{options}\n')
 
 
 def _run(comm, loops=2, state=None, checkpoint=None, **options):
@@ -33,17 +29,11 @@ def _run(comm, loops=2, state=None, checkpoint=None, **options):
     return problem, solver, state, reason
 
 
-def _gather(vec):
-    scatter, whole = PETSc.Scatter.toAll(vec)
-    scatter.scatter(vec, whole)
-    return whole.getArray().copy()
-
-
 @pytest.mark.mpi
 @pytest.mark.parametrize("order", [0, 1])
 def test_iterates_are_non_negative_and_the_residual_falls(order):
     problem, solver, state, reason = _run(WORLD, loops=5, order=order, noise=0.0)
-    assert _gather(state.vectors["x"]).min() >= 0.0
+    assert gather(state.vectors["x"]).min() >= 0.0
     residuals = state.history.columns["residual_norm"]
     assert residuals[-1] < 0.2 * residuals[0]
     assert state.history.columns["equations_updated"][1:] == [solver.blocks.equations] * 5
@@ -56,7 +46,7 @@ def test_a_loop_without_updates_stops_the_run():
     _, _, state, reason = _run(WORLD, loops=50, noise=0.5, tau=1e6)
     assert reason == "discrepancy" and state.iteration == 1
     assert state.history.columns["equations_updated"] == [0, 0]
-    assert _gather(state.vectors["x"]).max() == 0.0
+    assert gather(state.vectors["x"]).max() == 0.0
 
 
 @pytest.mark.mpi
@@ -81,9 +71,9 @@ def test_constant_step_reduces_the_residual():
 
 @pytest.mark.mpi
 def test_permutations_are_reproducible_from_the_seed():
-    first = _gather(_run(WORLD, loops=2, seed=3)[2].vectors["x"])
-    again = _gather(_run(WORLD, loops=2, seed=3)[2].vectors["x"])
-    other = _gather(_run(WORLD, loops=2, seed=4)[2].vectors["x"])
+    first = gather(_run(WORLD, loops=2, seed=3)[2].vectors["x"])
+    again = gather(_run(WORLD, loops=2, seed=3)[2].vectors["x"])
+    other = gather(_run(WORLD, loops=2, seed=4)[2].vectors["x"])
     assert np.array_equal(first, again)
     assert not np.allclose(first, other)
 
@@ -91,17 +81,17 @@ def test_permutations_are_reproducible_from_the_seed():
 @pytest.mark.mpi
 @pytest.mark.parametrize("order", [0, 1])
 def test_distributed_loops_equal_the_serial_ones(order):
-    distributed = _gather(_run(WORLD, loops=2, order=order)[2].vectors["x"])
+    distributed = gather(_run(WORLD, loops=2, order=order)[2].vectors["x"])
     serial = _run(PETSc.COMM_SELF, loops=2, order=order)[2].vectors["x"].getArray()
     assert np.linalg.norm(distributed - serial) <= 1e-10 * np.linalg.norm(serial)
 
 
 @pytest.mark.mpi
 def test_resumed_pnkr_equals_uninterrupted(mpi_tmp_path):
-    uninterrupted = _gather(_run(WORLD, loops=4)[2].vectors["x"])
+    uninterrupted = gather(_run(WORLD, loops=4)[2].vectors["x"])
     spec, _, _ = _setup(WORLD, loops=4)
     store = CheckpointStore(str(mpi_tmp_path / "pnkr.h5"), spec.fingerprint(), WORLD.tompi4py())
     _run(WORLD, loops=2, checkpoint=store.save)
     resumed = _run(WORLD, loops=4, state=lambda solver: store.load(solver.initial_state()))[2]
     assert resumed.iteration == 4 and len(resumed.history) == 5
-    assert np.array_equal(_gather(resumed.vectors["x"]), uninterrupted)
+    assert np.array_equal(gather(resumed.vectors["x"]), uninterrupted)
