@@ -77,9 +77,12 @@ class PNKR(IterativeSolver):
         self.target = values["tau"] * float(np.linalg.norm(blocks.equation_noise))
         self.weights = blocks.local_data_weights()
 
+    def _lumped_norm(self, rows: np.ndarray) -> float:
+        """Norm of a distributed N x R array in the lumped data metric (all equations)."""
+        return float(np.sqrt(self.mpi.allreduce(self.weights @ (rows ** 2).sum(axis=1))))
+
     def residual_scale(self) -> float:
-        cube = self.operator.rows(self.problem.data, self.blocks.equations)
-        return float(np.sqrt(self.mpi.allreduce(self.weights @ (cube ** 2).sum(axis=1))))
+        return self._lumped_norm(self.operator.rows(self.problem.data, self.blocks.equations))
 
     def initial_state(self) -> SolverState:
         x, _ = self.operator.create_vecs()
@@ -95,8 +98,7 @@ class PNKR(IterativeSolver):
     def _residual(self, state: SolverState) -> float:
         """||Y - U K^T|| in the lumped data metric (sum over all equations)."""
         cube = self.operator.rows(self.problem.data, self.blocks.equations)
-        difference = cube - self._rows(state.vectors["x"]) @ self.blocks.kernel.T
-        return float(np.sqrt(self.mpi.allreduce(self.weights @ (difference ** 2).sum(axis=1))))
+        return self._lumped_norm(cube - self._rows(state.vectors["x"]) @ self.blocks.kernel.T)
 
     def _gather(self, local: np.ndarray) -> np.ndarray:
         whole = np.empty(self.blocks.spatial_size)
