@@ -83,22 +83,23 @@ def run(spec, *, resume: bool = False, output: str | None = None,
             petsc_env.clear_options(spec.petsc)
 
 
-def _resume_point(store, path: str, fingerprint: str, resume: bool) -> str:
-    """Rank 0's view: 'checkpoint', 'complete' (this job's result exists), 'stale' (a result
-    of another configuration exists) or 'fresh'."""
+def _resume_point(store, path: str, fingerprint: str, resume: bool) -> tuple[str, dict | None]:
+    """Rank 0's view: 'checkpoint', 'complete' (this job's result exists; its summary comes
+    along), 'stale' (a result of another configuration exists) or 'fresh'."""
     if not resume:
-        return "fresh"
+        return "fresh", None
     if store.exists():
-        return "checkpoint"
+        return "checkpoint", None
     if os.path.exists(path):
         from .io.results import read_summary
 
         try:
-            stored = read_summary(path).get("fingerprint")
+            summary = read_summary(path)
         except (OSError, KeyError):
-            stored = None
-        return "complete" if stored == fingerprint else "stale"
-    return "fresh"
+            return "stale", None
+        return ("complete", summary) if summary.get("fingerprint") == fingerprint \
+            else ("stale", None)
+    return "fresh", None
 
 
 def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
@@ -116,11 +117,9 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
     agree(mpi, _check_output, path)
     store = CheckpointStore(path, fingerprint, mpi)
     # Ranks may see different files (node-local scratch, NFS caches): rank 0 decides.
-    start = mpi.bcast(_resume_point(store, path, fingerprint, resume) if mpi.rank == 0 else None)
+    start, summary = mpi.bcast(_resume_point(store, path, fingerprint, resume)
+                               if mpi.rank == 0 else None)
     if start == "complete":
-        from .io.results import read_summary
-
-        summary = mpi.bcast(read_summary(path) if mpi.rank == 0 else None)
         _say(mpi, quiet, f"{path} is this job's complete result: nothing to resume")
         return RunOutcome(path, None, summary["stop_reason"], int(summary["iterations"]),
                           EXIT_OK, kept=True)
@@ -167,12 +166,12 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
         return RunOutcome(None, store.path, reason, state.iteration, EXIT_INTERRUPTED)
 
     _write(spec, mpi, problem, solver, state, control, store, reason=reason, start=start,
-           started=started, timings={"setup_seconds": setup_seconds, "solve_seconds": solve_seconds})
+           started=started, fingerprint=fingerprint, timings={"setup_seconds": setup_seconds, "solve_seconds": solve_seconds})
     return RunOutcome(path, None, reason, state.iteration, EXIT_OK)
 
 
 def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, started,
-           timings):
+           fingerprint, timings):
     """Write the result file (a signal arriving now is ignored: the result is nearly there)."""
     from .io.results import write_result
     from .versions import collect
@@ -186,7 +185,7 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
     hosts = sorted(set(mpi.allgather(socket.gethostname())))
     timings["solve_seconds_total"] = state.history.columns["seconds"][-1]
     attrs = {
-        "job_spec": spec.text, "job_source": spec.source, "fingerprint": spec.fingerprint(),
+        "job_spec": spec.text, "job_source": spec.source, "fingerprint": fingerprint,
         "problem_kind": spec.problem["kind"], "solver_kind": spec.solver["kind"],
         "stop_reason": reason,
         "iterations": state.iteration, "ranks": mpi.size, "hosts": hosts,
