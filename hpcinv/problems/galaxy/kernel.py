@@ -41,6 +41,11 @@ class Theta:
     def size(self) -> int:
         return int(np.prod(self.shape))
 
+    def physical_points(self) -> list[np.ndarray]:
+        """Where the basis functions sit, in km/s, [M/H] and Gyr."""
+        nodes = (self.velocity_nodes, self.metallicity_nodes, self.age_nodes)
+        return [b.points * (n[-1] - n[0]) + n[0] for b, n in zip(self.bases, nodes)]
+
 
 def _unit(nodes: np.ndarray) -> np.ndarray:
     return (nodes - nodes[0]) / (nodes[-1] - nodes[0])

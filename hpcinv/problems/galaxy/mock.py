@@ -14,20 +14,10 @@ disks' parameters, so different seeds give different galaxies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 COMPONENTS = ("thin_disk", "thick_disk", "stream")
 MASS_FRACTIONS = {"thin_disk": 0.70, "thick_disk": 0.29, "stream": 0.01}
-
-
-@dataclass(frozen=True)
-class MockParameters:
-    seed: int = 0
-
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng([20230401, self.seed])
 
 
 def _gauss(x, mean, sigma):
@@ -72,7 +62,7 @@ def component_densities(sky_x, sky_y, v, z, t, seed: int = 0,
     """Unnormalised densities of each component at the sky points (sky_x[i], sky_y[i]) and
     the tensor grid of v, z, t: arrays of shape (len(sky_x), len(v), len(z), len(t)).
     Scale each by MASS_FRACTIONS[name] / (its integral) to get f."""
-    rng = MockParameters(seed).rng()
+    rng = np.random.default_rng([20230401, seed])
     rng_values = {"thin_speed": 230.0 + 20.0 * rng.standard_normal(),
                   "thick_speed": 110.0 + 15.0 * rng.standard_normal(),
                   "stream_start": rng.uniform(-0.3, 0.9)}

@@ -78,11 +78,8 @@ class GalaxyProblem:
         # The mock galaxy at the basis points, scaled to mass fractions of a total of 1.
         sky_x, sky_y = np.meshgrid(sky[0].points, sky[1].points, indexing="ij")
         local = slice(start, start + rows)
-        theta_points = [b.points * (n[-1] - n[0]) + n[0] for b, n in
-                        zip(theta.bases, (theta.velocity_nodes, theta.metallicity_nodes,
-                                          theta.age_nodes))]
         densities = component_densities(sky_x.ravel()[local], sky_y.ravel()[local],
-                                         *theta_points, seed=values["seed"])
+                                         *theta.physical_points(), seed=values["seed"])
         sky_weights = blocks.local_data_weights()
         theta_weights = np.asarray(sobolev_gram(theta.bases, 0.0).sum(axis=1)).reshape(theta.shape)
         truth_rows = np.zeros((rows, theta.size))
