@@ -198,8 +198,9 @@ def _cmd_templates(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "templates": _cmd_templates, "validate": _cmd_validate, "slurm": _cmd_slurm,
-            "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds, "demo": _cmd_demo}
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
+            "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds,
+            "templates": _cmd_templates, "demo": _cmd_demo}
 
 
 def main(argv=None) -> int:

@@ -13,6 +13,14 @@ from .base import ExplicitStateSolver
 from .state import SolverState
 
 
+def _normalise(vec) -> float:
+    """Scale ``vec`` to unit norm (unless zero); return its former norm."""
+    norm = vec.norm()
+    if norm > 0:
+        vec.scale(1.0 / norm)
+    return norm
+
+
 @SOLVERS.register("lsqr")
 class LSQR(ExplicitStateSolver):
     def __init__(self, problem, values: dict):
@@ -22,14 +30,10 @@ class LSQR(ExplicitStateSolver):
     def initial_state(self) -> SolverState:
         x, u = self.operator.create_vecs()
         self.problem.data.copy(u)
-        beta = u.norm()
-        if beta > 0:
-            u.scale(1.0 / beta)
+        beta = _normalise(u)
         v = x.duplicate()
         self.operator.mult_transpose(u, v)
-        alpha = v.norm()
-        if alpha > 0:
-            v.scale(1.0 / alpha)
+        alpha = _normalise(v)
         return SolverState(vectors={"x": x, "u": u, "v": v, "w": v.copy()},
                            scalars={"alpha": alpha, "rhobar": alpha, "phibar": beta,
                                     "residual_norm": beta})
@@ -43,14 +47,10 @@ class LSQR(ExplicitStateSolver):
         # Bidiagonalisation: beta u = A v - alpha u, alpha v = A^T u - beta v.
         self.operator.mult(v, self._work_range)
         u.aypx(-scalars["alpha"], self._work_range)
-        beta = u.norm()
-        if beta > 0:
-            u.scale(1.0 / beta)
+        beta = _normalise(u)
         self.operator.mult_transpose(u, self._work_domain)
         v.aypx(-beta, self._work_domain)
-        alpha = v.norm()
-        if alpha > 0:
-            v.scale(1.0 / alpha)
+        alpha = _normalise(v)
         # Plane rotation eliminating beta; phibar is ||b - A x|| of the new iterate.
         rho = math.hypot(scalars["rhobar"], beta)
         c, s = scalars["rhobar"] / rho, beta / rho
