@@ -125,3 +125,10 @@ def test_galaxy_mesh_errors_name_the_key(tmp_path):
     text = str(caught.value)
     for key in ("omega.nodes[0]", "velocity.range", "colour"):
         assert key in text
+
+
+def test_missing_miles_templates_are_bad_input_naming_the_mesh(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPCINV_DATA", str(tmp_path))
+    mesh = load_galaxy_mesh("meshes/galaxy/demo.toml")
+    with pytest.raises(InputError, match="problem.mesh.*hpcinv templates fetch"):
+        library_for(mesh)

@@ -108,6 +108,16 @@ def fetch_miles(root: Path | None = None, quiet: bool = False) -> Path:
     return directory
 
 
+def installed_miles(key: str = "templates") -> Path:
+    """The directory of already fetched MILES templates.  Runs use this, never
+    ``fetch_miles``: no rank downloads or re-verifies anything at start-up."""
+    directory = data_dir() / MILES_DIRECTORY
+    if not (directory / "MANIFEST.json").is_file():
+        raise InputError((key, f"the MILES templates are not in {data_dir()}: run "
+                               f"`hpcinv templates fetch` (make setup does)"))
+    return directory
+
+
 def _linear_wavelength(header, path: str, key: str) -> np.ndarray:
     try:
         start, step = float(header["CRVAL1"]), float(header["CDELT1"])

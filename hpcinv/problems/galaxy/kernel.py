@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...io.templates import (SPEED_OF_LIGHT, TemplateLibrary, fetch_miles, load_library,
+from ...io.templates import (SPEED_OF_LIGHT, TemplateLibrary, installed_miles, load_library,
                             log_grid, log_rebin, synthetic_library)
 from .bases import Basis1D
 from .mesh import GalaxyMesh
@@ -63,7 +63,7 @@ def library_for(mesh: GalaxyMesh, key: str = "problem.mesh") -> TemplateLibrary:
     if mesh.library == "synthetic":
         library = synthetic_library()
     elif mesh.library == "miles":
-        library = load_library(fetch_miles(quiet=True), key)
+        library = load_library(installed_miles(key), key)
     else:
         library = load_library(mesh.library, key)
     metal = _strided(library.metallicities.size, mesh.metallicity_stride)

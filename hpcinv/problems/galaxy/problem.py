@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...io.templates import MILES_DIRECTORY, data_dir
 from ...jobspec import PROBLEMS, Field
 from ...operators.random import normal_slice
 from ...operators.tensor_rows import TensorBlockRows
-from ...runtime.errors import InputError
 from ..base import Problem
 from .bases import Basis1D, sobolev_gram
 from .kernel import build_kernel, library_for, theta_for
@@ -30,13 +28,6 @@ class _Prepared:
     mesh: GalaxyMesh
     library: object
     values: dict
-
-
-def _check_miles_present(mesh: GalaxyMesh) -> None:
-    if mesh.library == "miles" and not (data_dir() / MILES_DIRECTORY / "MANIFEST.json").is_file():
-        raise InputError(("problem.mesh", f"{mesh.source} uses the MILES templates, which are "
-                                          f"not in {data_dir()}: run `hpcinv templates fetch` "
-                                          f"(make setup does)"))
 
 
 @PROBLEMS.register("galaxy")
@@ -56,7 +47,6 @@ class GalaxyProblem:
     @staticmethod
     def prepare(values: dict) -> _Prepared:
         mesh = load_galaxy_mesh(values["mesh"])
-        _check_miles_present(mesh)
         return _Prepared(mesh, library_for(mesh), values)
 
     @staticmethod
