@@ -1,6 +1,14 @@
 """hpcinv: an MPI-parallel solver service for large regularized linear inverse problems."""
 
+import os
+
 __version__ = "0.1.0"
+
+# hpcinv runs one MPI rank per core; BLAS or OpenMP threads on top of that oversubscribe the
+# cores (and spin in the kernel between small products).  A user's setting wins.  This only
+# takes effect when hpcinv is imported before numpy, as the ``hpcinv`` command does.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 
 def run(spec, **options):

@@ -49,8 +49,16 @@ def _parser() -> argparse.ArgumentParser:
                            "to (default $HPCINV_DATA or ~/.cache/hpcinv)")
     commands.add_parser("kinds", help="registered problem and solver kinds and their keys")
 
-    demo = commands.add_parser("demo", help="run the built-in demo job")
-    demo.add_argument("--output", default=None, help="result file (default hpcinv-demo.h5)")
+    plot = commands.add_parser("plot", help="figures (PNG) and FITS maps of a result")
+    plot.add_argument("result")
+    plot.add_argument("--out", help="directory for the files (default: the result's)")
+
+    demo = commands.add_parser("demo", help="run the built-in demo job (mock galaxy, PNKR) "
+                               "and plot it")
+    demo.add_argument("--output", default=None,
+                      help="result file (default results/galaxy-demo.h5)")
+    demo.add_argument("--max-iterations", type=int, default=None,
+                      help="cap the loops (default: the demo job's)")
     demo.add_argument("--quiet", action="store_true")
     return parser
 
@@ -89,12 +97,26 @@ def _cmd_demo(args) -> int:
 
     text = (Path(__file__).parent / "demo.toml").read_text()
     spec = parse_spec(text, source="<demo>")
+    if args.max_iterations is not None:
+        if args.max_iterations < 1:
+            raise InputError(("--max-iterations", f"must be >= 1, got {args.max_iterations}"))
+        spec.solver["max_iterations"] = args.max_iterations
     code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet))
     from .runtime.mpi import world
 
     if code == EXIT_OK and world().rank == 0:
-        _cmd_inspect(argparse.Namespace(result=args.output or spec.output["path"], json=False))
+        result = args.output or spec.output["path"]
+        _cmd_inspect(argparse.Namespace(result=result, json=False))
+        _cmd_plot(argparse.Namespace(result=result, out=None))
     return code
+
+
+def _cmd_plot(args) -> int:
+    from .figures import plot_result
+
+    for path in plot_result(args.result, args.out):
+        print(f"hpcinv: wrote {path}")
+    return EXIT_OK
 
 
 def _cmd_validate(args) -> int:
@@ -200,7 +222,7 @@ def _cmd_templates(args) -> int:
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
             "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds,
-            "templates": _cmd_templates, "demo": _cmd_demo}
+            "templates": _cmd_templates, "plot": _cmd_plot, "demo": _cmd_demo}
 
 
 def main(argv=None) -> int:

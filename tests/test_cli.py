@@ -89,8 +89,12 @@ def test_kinds_lists_registered_kinds_and_keys():
         assert expected in text
 
 
-def test_demo_runs_and_prints_the_summary(tmp_path):
-    result = hpcinv(["demo", "--output", tmp_path / "demo.h5", "--quiet"], ranks=2)
+def test_demo_runs_the_galaxy_job_and_plots_it(tmp_path):
+    result = hpcinv(["demo", "--output", tmp_path / "demo.h5", "--quiet",
+                     "--max-iterations", "20"], ranks=2)
     assert result.returncode == 0, result.stderr
-    assert "stop reason discrepancy" in result.stdout
-    assert (tmp_path / "demo.h5").exists()
+    assert "problem      galaxy   solver pnkr" in result.stdout
+    assert "iterations   20   stop reason max_iterations" in result.stdout
+    for name in ("demo.h5", "demo-maps.png", "demo-losvd.png", "demo-convergence.png",
+                 "demo-maps.fits"):
+        assert (tmp_path / name).stat().st_size > 0, name

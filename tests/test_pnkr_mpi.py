@@ -105,7 +105,7 @@ def test_truth_on_the_range_of_the_adjoint_is_recovered(order, loops, bound):
     spec, problem, solver = _setup(WORLD, loops, order=order, noise=0.0)
     kernel = solver.blocks.kernel
     truth = problem.operator.rows(problem.truth, kernel.shape[1])
-    truth[:] = (truth @ kernel.T) @ solver.directions.T
+    truth[:] = (truth @ kernel.T) @ solver.directions
     problem.operator.mult(problem.truth, problem.data)
     state = solver.initial_state()
     solver.solve(state, IterationControl(WORLD, truth=problem.truth, max_iterations=loops))
