@@ -45,6 +45,13 @@ def _pyplot():
     return plt
 
 
+def _save(plt, figure, target: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+    return target
+
+
 def convergence_figure(history: dict, target: Path) -> Path:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6, 4))
@@ -57,10 +64,7 @@ def convergence_figure(history: dict, target: Path) -> Path:
                       label="residual vs noise-free data")
     axis.set_xlabel("iteration (PNKR: loop)")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(target, dpi=110)
-    plt.close(figure)
-    return target
+    return _save(plt, figure, target)
 
 
 def maps_figure(derived: dict, target: Path) -> Path:
@@ -88,10 +92,7 @@ def maps_figure(derived: dict, target: Path) -> Path:
             figure.colorbar(image, ax=axes[row, column], shrink=0.8)
             axes[row, column].set_title(f"{label}\n{title}" if row == 0 else title, fontsize=8)
             axes[row, column].tick_params(labelsize=6)
-    figure.tight_layout()
-    figure.savefig(target, dpi=110)
-    plt.close(figure)
-    return target
+    return _save(plt, figure, target)
 
 
 def losvd_figure(derived: dict, target: Path) -> Path:
@@ -107,10 +108,7 @@ def losvd_figure(derived: dict, target: Path) -> Path:
     axes[0, 0].legend(fontsize=8)
     for axis in axes[-1]:
         axis.set_xlabel("v [km/s]")
-    figure.tight_layout()
-    figure.savefig(target, dpi=110)
-    plt.close(figure)
-    return target
+    return _save(plt, figure, target)
 
 
 def maps_fits(derived: dict, target: Path) -> Path:

@@ -110,3 +110,22 @@ def test_truth_on_the_range_of_the_adjoint_is_recovered(order, loops, bound):
     state = solver.initial_state()
     solver.solve(state, IterationControl(WORLD, truth=problem.truth, max_iterations=loops))
     assert state.history.columns["relative_error"][-1] < bound
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("equations", [1, 2])
+def test_a_loop_keeps_the_iterate_before_its_last_step_for_the_extrapolation(equations):
+    """Whatever the parity of the number of steps, x_previous after a loop is U_{k-1}, not
+    a copy of U_k: Nesterov's momentum carries across loops (and into checkpoints)."""
+    class FirstEquations:           # a "loop" over the first equations only
+        @staticmethod
+        def permutation(count):
+            return np.arange(equations)
+
+    spec, problem, solver = _setup(WORLD, 1, noise=0.0)
+    state = solver.initial_state()
+    solver._loop(state, FirstEquations())
+    current, previous = gather(state.vectors["x"]), gather(state.vectors["x_previous"])
+    assert current.any() and not np.array_equal(current, previous)
+    # after one step U_{k-1} is u_0 = 0; after two it is the first step's (non-zero) iterate
+    assert previous.any() == (equations == 2)

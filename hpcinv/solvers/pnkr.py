@@ -157,10 +157,10 @@ class PNKR(IterativeSolver):
                        following, new_dot, previous_dot)
             previous, current = current, previous
             current_dot, new_dot = new_dot, current_dot
-        if current is not home_current:
-            home_current[...] = current
-        if previous is not home_previous:
-            home_previous[...] = previous
+        if current is not home_current or previous is not home_previous:
+            # the two buffers may have swapped (or aliased): copy both out before writing
+            current, previous = current.copy(), previous.copy()
+            home_current[...], home_previous[...] = current, previous
         return updated
 
     def solve(self, state: SolverState, control) -> str:
