@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...io.templates import TemplateLibrary
-
 from ...jobspec import PROBLEMS, Field
 from ...operators.random import normal_slice
 from ...operators.tensor_rows import TensorBlockRows
@@ -117,12 +116,13 @@ class GalaxyProblem:
         densities = component_densities(sky_x.ravel()[local], sky_y.ravel()[local],
                                          *theta.physical_points(), seed=values["seed"])
         sky_weights = blocks.local_data_weights()
-        theta_weights = np.asarray(sobolev_gram(theta.bases, 0.0).sum(axis=1)).reshape(theta.shape)
+        # The integral of a tensor basis function is the product of its factors' integrals.
+        theta_weights = tuple(_axis_weights(b) for b in theta.bases)
         truth_rows = np.zeros((rows, theta.size))
         for name in COMPONENTS:
             density = densities[name]
-            mass = mpi.allreduce(float(np.einsum("n,nabc,abc->", sky_weights, density,
-                                                 theta_weights)))
+            mass = mpi.allreduce(float(np.einsum("n,nabc,a,b,c->", sky_weights, density,
+                                                 *theta_weights)))
             truth_rows += (density * (MASS_FRACTIONS[name] / mass)).reshape(rows, -1)
 
         truth, data = operator.create_vecs()
@@ -141,7 +141,7 @@ class GalaxyProblem:
         blocks.equation_noise = _block_norms(noise, blocks.data_gram, operator.local_rows, mpi)
         sky_shape = tuple(b.size for b in sky)
         grid = DerivedGrid(sky[0].points, sky[1].points, *theta.physical_points(),
-                           theta_weights=tuple(_axis_weights(b) for b in theta.bases),
+                           theta_weights=theta_weights,
                            light=light_per_mass(prepared.library, mesh.wavelength_range, theta))
         return GalaxyCube(operator=operator, data=data,
                           noise_norm=float(np.linalg.norm(blocks.equation_noise)),
