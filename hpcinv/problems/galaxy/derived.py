@@ -66,13 +66,16 @@ def light_weighted_losvd(rows: np.ndarray, grid: DerivedGrid) -> np.ndarray:
 
 
 def maps(rows: np.ndarray, grid: DerivedGrid) -> dict[str, np.ndarray]:
-    """Every map of MAP_NAMES for the given rows of coefficients (one value per row)."""
+    """Every map of MAP_NAMES for the given rows of coefficients (one value per row), and
+    "losvd": each row's light-weighted LOSVD (rows x Lv).  Negative coefficients count as
+    zero density in all of them."""
     w_v, w_z, w_t = grid.theta_weights
     f = np.clip(rows.reshape(rows.shape[0], *grid.theta_shape), 0, None)
     mass = np.einsum("nvzt,v,z,t->n", f, w_v, w_z, w_t, optimize=True)
     by_age = np.einsum("nvzt,v,z,t->nt", f, w_v, w_z, w_t, optimize=True)
     by_metal = np.einsum("nvzt,v,z,t->nz", f, w_v, w_z, w_t, optimize=True)
-    losvd = light_weighted_losvd(f.reshape(rows.shape), grid) * w_v      # probability per node
+    density = light_weighted_losvd(f.reshape(rows.shape), grid)
+    losvd = density * w_v                                                # probability per node
     total = losvd.sum(axis=1)
     mu = _safe_divide(losvd @ grid.velocity, total)
     sigma = np.sqrt(_safe_divide(np.einsum("nv,nv->n", losvd,
@@ -83,7 +86,7 @@ def maps(rows: np.ndarray, grid: DerivedGrid) -> dict[str, np.ndarray]:
     result = {"mass": mass,
               "mean_age": _safe_divide(by_age @ grid.age, by_age.sum(axis=1)),
               "mean_metallicity": _safe_divide(by_metal @ grid.metallicity, by_metal.sum(axis=1)),
-              "mu_v": mu, "sigma_v": sigma}
+              "mu_v": mu, "sigma_v": sigma, "losvd": density}
     for order in (3, 4, 5):
         result[f"h{order}"] = _safe_divide(np.einsum("nv,nv->n", losvd, gauss * hermite(order, w)),
                                            h0)
@@ -93,10 +96,10 @@ def maps(rows: np.ndarray, grid: DerivedGrid) -> dict[str, np.ndarray]:
 def gathered_products(rows: np.ndarray, grid: DerivedGrid, mpi, prefix: str = "") -> dict:
     """Maps (nx, ny) and the nine LOSVDs of distributed rows, replicated on every rank."""
     local = maps(rows, grid)
+    losvds = np.concatenate(mpi.allgather(local.pop("losvd")))
     shape = (grid.sky_x.size, grid.sky_y.size)
     products = {prefix + name: np.concatenate(mpi.allgather(values)).reshape(shape)
                 for name, values in local.items()}
-    losvds = np.concatenate(mpi.allgather(light_weighted_losvd(rows, grid)))
     products[prefix + "losvd"] = losvds[grid.losvd_indices()]
     return products
 
