@@ -60,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-iterations", type=int, default=None,
                       help="cap the loops (default: the demo job's)")
     demo.add_argument("--quiet", action="store_true")
+
+    mock = commands.add_parser("mock", help="write a galaxy job's mock galaxy as a FITS "
+                               "datacube (DATA, STAT, NOISEFREE; 1 rank or under mpirun)")
+    mock.add_argument("job", help="job spec (TOML) of a galaxy mock")
+    mock.add_argument("--out", required=True, help="FITS file to write")
+
+    from .reproduce import EXPERIMENTS, experiment
+
+    reproduce = commands.add_parser("reproduce", help="reproduce a paper's figures; prints "
+                                    "ours beside the paper's")
+    experiments = reproduce.add_subparsers(dest="experiment", required=True, metavar="NAME")
+    for name in EXPERIMENTS:
+        module = experiment(name)
+        sub = experiments.add_parser(name, help=module.HELP)
+        sub.add_argument("--json", action="store_true", help="print JSON rows")
+        module.add_arguments(sub)
     return parser
 
 
@@ -111,12 +127,33 @@ def _cmd_demo(args) -> int:
     return code
 
 
+def _cmd_mock(args) -> int:
+    from .jobspec import load_spec
+    from .problems.galaxy.mockcube import write_mock_cube
+    from .runtime.mpi import agree, report_and_exit, world
+
+    comm = world()
+    try:
+        path = write_mock_cube(agree(comm, load_spec, args.job), args.out)
+    except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
+        report_and_exit(error, comm)
+    if comm.rank == 0:
+        print(f"hpcinv: wrote {path}")
+    return EXIT_OK
+
+
 def _cmd_plot(args) -> int:
     from .figures import plot_result
 
     for path in plot_result(args.result, args.out):
         print(f"hpcinv: wrote {path}")
     return EXIT_OK
+
+
+def _cmd_reproduce(args) -> int:
+    from .reproduce import experiment
+
+    return experiment(args.experiment).run(args)
 
 
 def _cmd_validate(args) -> int:
@@ -222,7 +259,8 @@ def _cmd_templates(args) -> int:
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
             "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds,
-            "templates": _cmd_templates, "plot": _cmd_plot, "demo": _cmd_demo}
+            "templates": _cmd_templates, "plot": _cmd_plot, "demo": _cmd_demo,
+            "reproduce": _cmd_reproduce, "mock": _cmd_mock}
 
 
 def main(argv=None) -> int:

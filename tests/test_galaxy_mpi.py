@@ -8,7 +8,7 @@ from hpcinv.operators import dot_test
 from hpcinv.problems.galaxy.bases import Basis1D, sobolev_gram
 from hpcinv.problems.galaxy.kernel import build_kernel, library_for, theta_for
 from hpcinv.problems.galaxy.mesh import load_galaxy_mesh
-from hpcinv.problems.galaxy.mock import MASS_FRACTIONS, component_densities
+from hpcinv.problems.galaxy.mock import MASS_FRACTIONS, basis_coefficients, component_densities
 from hpcinv.runtime.errors import InputError
 from hpcinv.runtime.petsc_env import initialize
 from helpers import build_job, gather
@@ -99,6 +99,33 @@ def test_mock_galaxy_components_and_bimodal_losvds():
     np.testing.assert_allclose(mirrored / mirrored.max(), right / right.max(), atol=0.05)
     other = component_densities(x, y, v, z, t, seed=4)
     assert not np.allclose(other["thin_disk"], densities["thin_disk"])
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_basis_averages_are_weighted_means(order):
+    basis = Basis1D(np.array([0.0, 0.2, 0.5, 1.0]), order)
+    points, weights = basis.averaging(4)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    # a hat's weighted mean of x is its triangle's centroid; a cell's is its midpoint
+    expected = [0.2 / 3, 0.7 / 3, 1.7 / 3, 2.5 / 3] if order else [0.1, 0.35, 0.75]
+    np.testing.assert_allclose(weights @ points, expected, rtol=1e-12)
+
+
+def test_mock_coefficients_are_basis_averages_of_the_density():
+    """The factored fast path equals averaging the point density on the full quadrature grid."""
+    x, y = np.array([0.3, -0.5, 0.05]), np.array([0.0, 0.2, 0.6])
+    axes = [Basis1D(np.linspace(0, 1, n), 1) for n in (7, 4, 5)]
+    physical = [(-800.0, 800.0), (-1.7, 0.2), (0.1, 13.0)]
+    averaging = []
+    for basis, (low, high) in zip(axes, physical):
+        points, weights = basis.averaging(6)
+        averaging.append((low + points * (high - low), weights))
+    fast = basis_coefficients(x, y, averaging, seed=2)
+    dense = component_densities(x, y, *(points for points, _ in averaging), seed=2)
+    for name, values in dense.items():
+        direct = np.einsum("nijk,ai,bj,ck->nabc", values, *(w for _, w in averaging))
+        np.testing.assert_allclose(fast[name], direct, rtol=1e-10, atol=1e-14 * direct.max())
+        assert fast[name].shape == (3, 7, 4, 5)
 
 
 @pytest.mark.mpi

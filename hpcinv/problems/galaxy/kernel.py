@@ -46,6 +46,16 @@ class Theta:
         nodes = (self.velocity_nodes, self.metallicity_nodes, self.age_nodes)
         return [b.points * (n[-1] - n[0]) + n[0] for b, n in zip(self.bases, nodes)]
 
+    def averaging(self, points_per_interval: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per axis, quadrature points (physical units) and the weights that average a
+        function over each basis function (``Basis1D.averaging``)."""
+        nodes = (self.velocity_nodes, self.metallicity_nodes, self.age_nodes)
+        result = []
+        for basis, physical in zip(self.bases, nodes):
+            points, weights = basis.averaging(points_per_interval)
+            result.append((points * (physical[-1] - physical[0]) + physical[0], weights))
+        return result
+
 
 def _unit(nodes: np.ndarray) -> np.ndarray:
     return (nodes - nodes[0]) / (nodes[-1] - nodes[0])
