@@ -182,6 +182,8 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
         extra["data"] = problem.data
         if problem.truth is not None:
             extra["truth"] = problem.truth
+        if problem.noise_free_data is not None:
+            extra["noise_free_data"] = problem.noise_free_data
     hosts = sorted(set(mpi.allgather(socket.gethostname())))
     timings["solve_seconds_total"] = state.history.columns["seconds"][-1]
     attrs = {

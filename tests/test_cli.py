@@ -98,3 +98,9 @@ def test_demo_runs_the_galaxy_job_and_plots_it(tmp_path):
     for name in ("demo.h5", "demo-maps.png", "demo-losvd.png", "demo-convergence.png",
                  "demo-maps.fits"):
         assert (tmp_path / name).stat().st_size > 0, name
+    import h5py
+
+    with h5py.File(tmp_path / "demo.h5", "r") as result:   # the mock's cube with and without noise
+        noisy, clean = result["data"][...], result["noise_free_data"][...]
+        assert result["truth"].shape == result["solution"].shape
+    assert 0.003 < np.linalg.norm(noisy - clean) / np.linalg.norm(clean) < 0.02

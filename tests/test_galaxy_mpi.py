@@ -138,6 +138,7 @@ def test_mock_masses_and_noise_levels():
     difference.axpy(-1.0, noise_free.data)
     relative = difference.norm() / noise_free.data.norm()
     assert 0.01 < relative < 0.03
+    assert problem.noise_free_data.equal(noise_free.data)     # the same galaxy, kept apart
     truth = gather(problem.truth)
     assert np.all(truth >= 0) and truth.max() > 0
     assert blocks.equation_noise.shape == (blocks.equations,)

@@ -11,6 +11,7 @@ import pytest
 from hpcinv.problems.galaxy.derived import MAP_NAMES, DerivedGrid, maps
 from hpcinv.reproduce import EXPERIMENTS
 from hpcinv.reproduce import pnkr_vs_ppxf as experiment
+from hpcinv.reproduce import ppxf_fit
 from hpcinv.runtime.errors import RuntimeFailure
 from helpers import hpcinv
 
@@ -32,7 +33,7 @@ def test_a_gauss_hermite_losvd_without_higher_moments_has_its_v_and_sigma():
     grid = _grid(velocity)
     kinematics = np.array([[120.0, 80.0, 0.0, 0.0, 0.0, 0.0]])
     weights = np.array([[[1.0, 0.0], [0.0, 3.0]]])     # template masses, ([M/H], age)
-    result = maps(experiment.ppxf_rows(kinematics, weights, grid, _point_values(velocity)),
+    result = maps(ppxf_fit.ppxf_rows(kinematics, weights, grid, _point_values(velocity)),
                   grid)
     # pPXF's V is c ln(1 + v/c): its 120 km/s is 120.02 km/s of the kernel's v.
     np.testing.assert_allclose(result["mu_v"], 120, atol=0.1)
@@ -47,11 +48,11 @@ def test_a_gauss_hermite_losvd_without_higher_moments_has_its_v_and_sigma():
 def test_the_gauss_hermite_integral_is_the_losvds_and_scales_the_mass():
     velocity = np.linspace(-3000, 3000, 60001)
     kinematics = np.array([[50.0, 120.0, 0.05, -0.08, 0.03, 0.06]])
-    integral = np.trapz(experiment.gauss_hermite_losvd(velocity, kinematics)[0], velocity)
-    np.testing.assert_allclose(experiment.gauss_hermite_integral(kinematics), integral,
+    integral = np.trapz(ppxf_fit.gauss_hermite_losvd(velocity, kinematics)[0], velocity)
+    np.testing.assert_allclose(ppxf_fit.gauss_hermite_integral(kinematics), integral,
                                rtol=1e-8)
     grid = _grid(np.linspace(-1000, 1000, 401))
-    rows = experiment.ppxf_rows(kinematics, np.ones((1, 2, 2)), grid,
+    rows = ppxf_fit.ppxf_rows(kinematics, np.ones((1, 2, 2)), grid,
                                 _point_values(grid.velocity))
     np.testing.assert_allclose(maps(rows, grid)["mass"], 4 * integral)
 
@@ -61,7 +62,7 @@ def test_a_skewed_ppxf_losvd_gives_a_skewed_map():
     grid = _grid(velocity)
     kinematics = np.array([[0.0, 150.0, 0.1, 0.0, 0.0, 0.0],
                            [0.0, 150.0, -0.1, 0.0, 0.0, 0.0]])
-    result = maps(experiment.ppxf_rows(kinematics, np.ones((2, 2, 2)), grid,
+    result = maps(ppxf_fit.ppxf_rows(kinematics, np.ones((2, 2, 2)), grid,
                                        _point_values(velocity)), grid)
     assert result["h3"][0] > 0.05 and result["h3"][1] < -0.05
 
@@ -116,7 +117,7 @@ def test_an_installed_ppxf_is_used_without_pip(monkeypatch):
     monkeypatch.setitem(sys.modules, "ppxf", package)
     monkeypatch.setitem(sys.modules, "ppxf.ppxf", module)
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("pip was called"))
-    assert experiment.ensure_ppxf() is module.ppxf
+    assert ppxf_fit.ensure_ppxf() is module.ppxf
 
 
 def test_a_failed_install_names_pip_and_the_version(monkeypatch):
@@ -124,7 +125,7 @@ def test_a_failed_install_names_pip_and_the_version(monkeypatch):
     monkeypatch.setattr(subprocess, "run", lambda command, **k: subprocess.CompletedProcess(
         command, 1, "", "ERROR: no network"))
     with pytest.raises(RuntimeFailure, match=r"pip could not install ppxf==9\.5\.2.*no network"):
-        experiment.ensure_ppxf()
+        ppxf_fit.ensure_ppxf()
 
 
 def test_the_experiment_is_registered_with_its_options():

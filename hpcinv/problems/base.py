@@ -20,6 +20,8 @@ class Problem:
     truth: object = None        # PETSc Vec, domain layout, when known
     grid_shape: tuple = ()      # shape of the unknown on its mesh
     attributes: dict = field(default_factory=dict)
+    noise_free_data: object = None   # PETSc Vec, range layout: a synthetic problem's data
+                                     # before noise, when known
 
     def derived(self, solution) -> dict:
         """Application products of a solution (maps, moments); none for plain problems."""

@@ -134,11 +134,13 @@ def _run_case(args, case: str, order: int, comm) -> dict:
     reason = solver.solve(state, control)
     seconds = time.perf_counter() - clock
     history = state.history.columns
-    return {"case": case, "s": order, "loops": int(state.iteration),
-            "relative_residual": float(history["noise_free_residual"][-1]),
-            "relative_error": float(history["relative_error"][-1]),
-            "seconds": round(seconds, 2), "stop": reason,
-            "error_per_loop": [float(e) for e in history["relative_error"][1:]]}
+    row = {"case": case, "s": order, "loops": int(state.iteration),
+           "relative_residual": float(history["noise_free_residual"][-1]),
+           "relative_error": float(history["relative_error"][-1]),
+           "seconds": round(seconds, 2), "stop": reason}
+    if noise_free:
+        row["error_per_loop"] = [float(e) for e in history["relative_error"][1:]]
+    return row
 
 
 def _cell(value, percent=True) -> str:

@@ -53,10 +53,8 @@ def write_mock_cube(spec: JobSpec, path: str) -> Path:
     kind = PROBLEMS.get("galaxy", "problem.kind")
     problem = kind.build(agree(mpi, kind.prepare, spec.problem), comm)
     operator, equations = problem.operator, problem.wavelengths.size
-    noise_free = problem.data.duplicate()
-    operator.mult(problem.truth, noise_free)
     data = _gathered(operator.rows(problem.data, equations), mpi)
-    clean = _gathered(operator.rows(noise_free, equations), mpi)
+    clean = _gathered(operator.rows(problem.noise_free_data, equations), mpi)
 
     def write() -> None:
         if mpi.rank > 0:

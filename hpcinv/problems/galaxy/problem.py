@@ -150,10 +150,10 @@ class GalaxyProblem:
         # The integral of a tensor basis function is the product of its factors' integrals.
         theta_weights = tuple(_axis_weights(b) for b in theta.bases)
         if prepared.cube is None:
-            truth, data = GalaxyProblem._mock_data(prepared, theta, sky, theta_weights,
-                                                   operator, blocks)
+            truth, data, noise_free = GalaxyProblem._mock_data(prepared, theta, sky,
+                                                               theta_weights, operator, blocks)
         else:
-            truth, data = None, _observed_data(prepared.cube, operator, blocks)
+            truth, data, noise_free = None, _observed_data(prepared.cube, operator, blocks), None
         sky_shape = tuple(b.size for b in sky)
         grid = DerivedGrid(sky[0].points, sky[1].points, *theta.physical_points(),
                            theta_weights=theta_weights,
@@ -166,13 +166,14 @@ class GalaxyProblem:
                                       "beta": values["beta"],
                                       "templates": prepared.library.source,
                                       "flux_scale": flux_scale, **cube_source},
-                          block_rows=blocks, theta=theta, wavelengths=wavelengths,
-                          derived_grid=grid)
+                          noise_free_data=noise_free, block_rows=blocks, theta=theta,
+                          wavelengths=wavelengths, derived_grid=grid)
 
     @staticmethod
     def _mock_data(prepared: _Prepared, theta: Theta, sky: list, theta_weights: tuple,
                    operator: CubeOperator, blocks: TensorBlockRows):
-        """(truth, data) of the seeded mock galaxy; delta_r is its realised noise norm."""
+        """(truth, data, noise-free data) of the seeded mock galaxy; delta_r is its realised
+        noise norm."""
         values, mpi = prepared.values, operator.comm.tompi4py()
         start, rows, kernel = operator.row_start, operator.local_rows, operator.kernel
         # The mock galaxy averaged over the Theta basis functions at the sky basis points,
@@ -193,6 +194,7 @@ class GalaxyProblem:
         truth, data = operator.create_vecs()
         operator.rows(truth, theta.size)[:] = truth_rows
         operator.mult(truth, data)
+        noise_free = data.copy()
         cube = operator.rows(data, kernel.shape[0])
         noise = np.zeros_like(cube)
         if values["noise_level"] > 0:
@@ -204,4 +206,4 @@ class GalaxyProblem:
         # the realised noise is known, so delta_r = ||e_r||_N exactly; an expected norm would
         # not do, as ||e_r||_N spreads widely about it when a few bright pixels dominate.
         blocks.equation_noise = _block_norms(noise, blocks.data_gram, operator.local_rows, mpi)
-        return truth, data
+        return truth, data, noise_free
