@@ -111,8 +111,10 @@ def test_basis_averages_are_weighted_means(order):
     np.testing.assert_allclose(weights @ points, expected, rtol=1e-12)
 
 
-def test_mock_coefficients_are_basis_averages_of_the_density():
-    """The factored fast path equals averaging the point density on the full quadrature grid."""
+def test_mock_coefficients_are_basis_averages_of_the_density(monkeypatch):
+    """The factored fast path equals averaging the point density on the full quadrature grid
+    (sky points in blocks of 2, so that blocks join)."""
+    monkeypatch.setattr("hpcinv.problems.galaxy.mock._SKY_CHUNK", 2)
     x, y = np.array([0.3, -0.5, 0.05]), np.array([0.0, 0.2, 0.6])
     axes = [Basis1D(np.linspace(0, 1, n), 1) for n in (7, 4, 5)]
     physical = [(-800.0, 800.0), (-1.7, 0.2), (0.1, 13.0)]

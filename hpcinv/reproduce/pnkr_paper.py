@@ -3,10 +3,10 @@
 (a) Noise-free data of a truth on the range of the adjoint: the relative error per loop for
     s = 0 and s = 1 (paper: 0.5% after 4 loops for s = 0; about the same after 1 loop for
     s = 1).  The paper's u_perp = sum_j H_j^T H_j u* lies in the range of the adjoint for the
-    Euclidean metric, which is the solver's only for s = 0 (M = c I); we use
-    u_perp = M^{-1} sum_j H_j^T H_j u*, the same element for s = 0 and the one in the range
-    of the solver's adjoint M^{-1} H^T for s = 1.  Without positivity: M^{-1} need not keep
-    u_perp non-negative, and then T would bar the way to it.
+    Euclidean metric, which is the solver's only when M = c I (s = 0 on uniform grids; the
+    MILES [M/H] and age nodes are not uniform); we use u_perp = M^{-1} sum_j H_j^T H_j u*,
+    which lies in the range of the solver's adjoint M^{-1} H^T for either s.  Without
+    positivity: M^{-1} need not keep u_perp non-negative, and then T would bar the way to it.
 (b) 1% noise, stop by the equation-wise discrepancy principle (or at --max-loops): loops,
     relative residual and relative error at the stop (paper: s = 1 1058 loops, 4.7% / 68.2%;
     s = 0 720 loops, 8.3% / 79.5%).
@@ -65,7 +65,7 @@ def _spec(args, order: int, noise: float, tau: float, loops: int, positivity: bo
     return parse_spec(f'''
 [problem]
 kind = "galaxy"
-mesh = "{_mesh_path(args.mesh)}"
+mesh = {json.dumps(_mesh_path(args.mesh))}
 order = {order}
 beta = {args.beta}
 noise_level = {noise}
@@ -106,6 +106,7 @@ def range_of_adjoint_truth(problem) -> None:
 
 def _run_case(args, case: str, order: int, comm) -> dict:
     from ..jobspec import PROBLEMS
+    from ..runtime.mpi import agree
     from ..runtime.progress import Progress
     from ..solvers.control import IterationControl
     from ..solvers.pnkr import PNKR
@@ -116,12 +117,12 @@ def _run_case(args, case: str, order: int, comm) -> dict:
                  positivity=not noise_free)
     kind = PROBLEMS.get("galaxy", "problem.kind")
     clock = time.perf_counter()
-    problem = kind.build(kind.prepare(spec.problem), comm)
+    mpi = comm.tompi4py()
+    problem = kind.build(agree(mpi, kind.prepare, spec.problem), comm)
     if noise_free:
         range_of_adjoint_truth(problem)
     solver = PNKR(problem, spec.solver)
     state = solver.initial_state()
-    mpi = comm.tompi4py()
     if mpi.rank == 0 and not args.quiet:
         print(f"hpcinv: case {case}, s = {order}: set up in "
               f"{time.perf_counter() - clock:.1f} s", file=sys.stderr, flush=True)
@@ -182,6 +183,7 @@ def _parse_list(text: str, allowed, key: str) -> list:
 def run(args) -> int:
     from ..runtime import petsc_env
     from ..runtime.errors import EXIT_OK, InputError
+    from ..runtime.mpi import report_and_exit
 
     cases = _parse_list(args.cases, ("a", "b"), "--cases")
     orders = [int(s) for s in _parse_list(args.orders, ("0", "1"), "--orders")]
@@ -190,7 +192,10 @@ def run(args) -> int:
     _mesh_path(args.mesh)                    # a bad mesh name fails before PETSc starts
     comm = petsc_env.initialize().COMM_WORLD
     names = {"a": "noise-free", "b": "noise-1%"}
-    rows = [_run_case(args, names[case], order, comm) for case in cases for order in orders]
+    try:
+        rows = [_run_case(args, names[case], order, comm) for case in cases for order in orders]
+    except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
+        report_and_exit(error, comm.tompi4py())
     if comm.rank == 0:
         if args.json:
             print(json.dumps({"mesh": args.mesh, "ranks": comm.size, "tau": args.tau,

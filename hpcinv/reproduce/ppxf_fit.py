@@ -142,6 +142,8 @@ def ppxf_rows(kinematics: np.ndarray, weights: np.ndarray, grid,
     w_v, w_z, w_t = grid.theta_weights
     ln_velocity = SPEED_OF_LIGHT * np.log1p(points / SPEED_OF_LIGHT)
     losvd = np.clip(gauss_hermite_losvd(ln_velocity, kinematics), 0, None) @ averaging.T
-    losvd /= (losvd @ w_v)[:, None]
+    total = losvd @ w_v
+    # a LOSVD clipped to nothing (all wings negative) stays zero instead of becoming NaN
+    losvd = np.divide(losvd, total[:, None], out=np.zeros_like(losvd), where=total[:, None] > 0)
     mass = weights * gauss_hermite_integral(kinematics)[:, None, None] / np.outer(w_z, w_t)
     return (losvd[:, :, None, None] * mass[:, None]).reshape(kinematics.shape[0], -1)

@@ -103,8 +103,12 @@ def write_cube_fits(path, cube: np.ndarray, variance: np.ndarray, wavelengths: n
     if noise_free is not None:
         hdus.append(fits.ImageHDU(noise_free, header=header, name="NOISEFREE"))
     partial = target.with_name(target.name + ".partial")
-    fits.HDUList(hdus).writeto(partial, overwrite=True)
-    partial.replace(target)
+    try:
+        fits.HDUList(hdus).writeto(partial, overwrite=True)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)    # no half-written cube is left behind
+        raise
     return target
 
 

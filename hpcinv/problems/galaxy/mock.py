@@ -25,14 +25,14 @@ import numpy as np
 
 COMPONENTS = ("thin_disk", "thick_disk", "stream")
 MASS_FRACTIONS = {"thin_disk": 0.70, "thick_disk": 0.29, "stream": 0.01}
-_SKY_CHUNK = 256   # sky points per block: bounds the (sky, t, v) work array to ~200 MB
+_SKY_CHUNK = 64   # sky points per block: keeps the (sky, t, v) work arrays near 20 MB
 
 
 def _gauss(x, mean, sigma):
     return np.exp(-0.5 * ((x - mean) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
 
 
-def _rotating_disk(x, y, t, flattening, scale, speed, core):
+def _rotating_disk(x, y, flattening, scale, speed, core):
     radius = np.sqrt(x ** 2 + (y / flattening) ** 2)
     mean_v = speed * np.tanh(radius / core) * x / np.maximum(radius, 1e-9)
     return np.exp(-radius / scale), mean_v
@@ -42,11 +42,11 @@ def _kinematics(name: str, x, y, t, rng_values: dict):
     """(surface, mean_v, sigma_v) of a component on broadcastable x, y (sky) and t (Gyr)."""
     age = t / 13.0
     if name == "thin_disk":                      # older stars: thicker and hotter
-        surface, mean_v = _rotating_disk(x, y, t, 0.12 + 0.18 * age, 0.30,
+        surface, mean_v = _rotating_disk(x, y, 0.12 + 0.18 * age, 0.30,
                                          rng_values["thin_speed"], 0.12)
         return surface, mean_v, 25.0 + 70.0 * age
     if name == "thick_disk":                     # counter-rotating
-        surface, mean_v = _rotating_disk(x, y, t, 0.40 + 0.15 * age, 0.40,
+        surface, mean_v = _rotating_disk(x, y, 0.40 + 0.15 * age, 0.40,
                                          -rng_values["thick_speed"], 0.2)
         return surface, mean_v, 80.0 + 50.0 * age
     # stream: an arc of radius ~0.7; velocity follows the angle along it

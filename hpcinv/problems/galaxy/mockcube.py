@@ -47,9 +47,9 @@ def write_mock_cube(spec: JobSpec, path: str) -> Path:
     """Build the job's mock galaxy on all ranks; rank 0 writes the cube, its noise-free
     cube and the variance the mock's noise was drawn with."""
     check_mock_job(spec)
-    _check_target(path)
     comm = petsc_env.initialize().COMM_WORLD
     mpi = comm.tompi4py()
+    agree(mpi, _check_target, path)     # ranks may see different file systems
     kind = PROBLEMS.get("galaxy", "problem.kind")
     problem = kind.build(agree(mpi, kind.prepare, spec.problem), comm)
     operator, equations = problem.operator, problem.wavelengths.size
