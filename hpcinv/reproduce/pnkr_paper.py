@@ -23,8 +23,6 @@ import json
 import sys
 import time
 
-import numpy as np
-
 HELP = ("PNKR paper, Section 5: convergence on noise-free data, and the discrepancy stop "
         "at one percent noise")
 
@@ -89,12 +87,12 @@ def range_of_adjoint_truth(problem) -> None:
     mesh) and each rank keeps its rows."""
     import scipy.sparse.linalg as spla
 
+    from ..runtime.mpi import allgather_rows
+
     blocks, operator = problem.block_rows, problem.operator
     mpi = operator.comm.tompi4py()
     rows = operator.rows(problem.truth, blocks.theta_size)
-    counts = np.array(mpi.allgather(rows.size))
-    whole = np.empty((blocks.spatial_size, blocks.theta_size))
-    mpi.Allgatherv(np.ascontiguousarray(rows), [whole, counts])
+    whole = allgather_rows(rows, blocks.spatial_size, mpi)
     gram = blocks.data_gram
     normal = gram @ (gram @ ((whole @ blocks.kernel.T) @ blocks.kernel))
     sky = spla.splu(blocks.spatial_metric.tocsc()).solve(normal)

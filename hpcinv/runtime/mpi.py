@@ -15,6 +15,17 @@ def world():
     return MPI.COMM_WORLD
 
 
+def allgather_rows(local, total_rows: int, mpi):
+    """A row-distributed 2-D array (this rank's rows ``local``), whole and in rank order on
+    every rank."""
+    import numpy as np
+
+    counts = np.array(mpi.allgather(local.size))
+    whole = np.empty((total_rows, local.shape[1]))
+    mpi.Allgatherv(np.ascontiguousarray(local), [whole, counts])
+    return whole
+
+
 def agree(comm, function, *args, **kwargs):
     """Run ``function`` on every rank; if it fails on any rank, fail on all of them.
 

@@ -17,6 +17,7 @@ from ...jobspec import PROBLEMS, Field
 from ...operators.random import normal_slice
 from ...operators.tensor_rows import TensorBlockRows
 from ...runtime.errors import InputError
+from ...runtime.mpi import allgather_rows
 from ..base import Problem
 from .bases import Basis1D, sobolev_gram
 from .datacube import ObservedCube, onto_problem_grid, read_cube_fits
@@ -63,11 +64,9 @@ def light_per_mass(library: TemplateLibrary, wavelength_range, theta: Theta) -> 
     return light / np.outer(w_metal.sum(axis=1), w_age.sum(axis=1))
 
 
-def _block_norms(rows: np.ndarray, gram, local_rows: int, mpi) -> np.ndarray:
+def _block_norms(rows: np.ndarray, gram, mpi) -> np.ndarray:
     """||column r||_N of a distributed N x R array, for every r (replicated)."""
-    counts = np.array(mpi.allgather(local_rows * rows.shape[1]))
-    whole = np.empty((gram.shape[0], rows.shape[1]))
-    mpi.Allgatherv(np.ascontiguousarray(rows), [whole, counts])
+    whole = allgather_rows(rows, gram.shape[0], mpi)
     return np.sqrt(np.einsum("nr,nr->r", whole, gram @ whole))
 
 
@@ -205,5 +204,5 @@ class GalaxyProblem:
         # The paper's delta_r bounds the noise, ||y_r^delta - y_r|| <= delta_r.  For a mock
         # the realised noise is known, so delta_r = ||e_r||_N exactly; an expected norm would
         # not do, as ||e_r||_N spreads widely about it when a few bright pixels dominate.
-        blocks.equation_noise = _block_norms(noise, blocks.data_gram, operator.local_rows, mpi)
+        blocks.equation_noise = _block_norms(noise, blocks.data_gram, mpi)
         return truth, data, noise_free
