@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from hpcinv.io.checkpoint import CheckpointStore
+from hpcinv.operators.smoothing import separable_smoothing
+from hpcinv.runtime.errors import InputError
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.solvers import IterationControl
 from helpers import build_job, gather
@@ -79,11 +81,31 @@ def test_permutations_are_reproducible_from_the_seed():
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("order", [0, 1])
-def test_distributed_loops_equal_the_serial_ones(order):
-    distributed = gather(_run(WORLD, loops=2, order=order)[2].vectors["x"])
-    serial = _run(PETSc.COMM_SELF, loops=2, order=order)[2].vectors["x"].getArray()
+@pytest.mark.parametrize("order,step", [(0, "projection"), (1, "projection"), (0, "reduced")])
+def test_distributed_loops_equal_the_serial_ones(order, step):
+    distributed = gather(_run(WORLD, loops=2, order=order, step=step)[2].vectors["x"])
+    serial = _run(PETSc.COMM_SELF, loops=2, order=order, step=step)[2].vectors["x"].getArray()
     assert np.linalg.norm(distributed - serial) <= 1e-10 * np.linalg.norm(serial)
+
+
+@pytest.mark.mpi
+def test_reduced_pnkr_smooths_its_steps_and_reduces_the_residual():
+    problem, solver, state, _ = _run(WORLD, loops=5, order=0, noise=0.0, step="reduced",
+                                     smoothing=1.0, nesterov=False)
+    assert gather(state.vectors["x"]).min() >= 0.0
+    residuals = state.history.columns["residual_norm"]
+    assert residuals[-1] < 0.5 * residuals[0]
+    blocks = solver.blocks     # b_r = Z_Theta k_r
+    smoothing = separable_smoothing(blocks.theta_shape, 1.0)
+    np.testing.assert_allclose(solver.directions, (smoothing @ blocks.kernel.T).T)
+    sharp = _run(WORLD, loops=5, order=0, noise=0.0, step="reduced", smoothing=0.0,
+                 nesterov=False)[2]
+    assert not np.allclose(gather(sharp.vectors["x"]), gather(state.vectors["x"]))
+
+
+def test_reduced_pnkr_needs_piecewise_constants():
+    with pytest.raises(InputError, match="solver.step.*order = 0"):
+        _setup(PETSc.COMM_SELF, order=1, step="reduced")
 
 
 @pytest.mark.mpi

@@ -23,6 +23,8 @@ class TensorBlockRows:
     row_start: int                # first row of U on this rank
     local_rows: int               # rows of U on this rank
     order: int = 0                # s of the bases (0: piecewise constants)
+    spatial_shape: tuple = ()     # the spatial basis as a grid (C order), for smoothing
+    theta_shape: tuple = ()       # the second basis as a grid (C order)
 
     @property
     def spatial_size(self) -> int:

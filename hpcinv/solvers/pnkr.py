@@ -14,7 +14,10 @@ rank one: b_r = Phi^{-1} k_r for all r is computed once, and a is either
   the sky mesh; never a dense inverse of M, Psi or Phi), or
 * ``step = "projection"`` (default):    a = omega g / (k_r^T b_r), the exact projection in
   the M = Psi (x) Phi metric onto {H_r u = N y_r}, since H_r M^{-1} H_r^T = (k_r^T b_r)
-  N Psi^{-1} N; relaxation omega in (0, 2).
+  N Psi^{-1} N; relaxation omega in (0, 2), or
+* ``step = "reduced"`` (reduced PNKR, eq. 4.31; piecewise constants): M^{-1} replaced by a
+  separable Gaussian smoothing Z_s = Z_sky (x) Z_Theta, so b_r = Z_Theta k_r and
+  a = omega Z_sky g / (k_r^T b_r): with Z_s = I this is the exact projection.
 
 Rows of U are split across ranks: Z k_r and the update are local, g is gathered (one
 collective per step) so every rank evaluates ||g||_N and the sky solve alike.  The run stops
@@ -28,6 +31,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ..jobspec import SOLVERS, Field
+from ..operators.smoothing import separable_smoothing
 from ..runtime.errors import InputError
 from .base import COMMON_PARAMETERS, IterativeSolver
 from .pnkr_kernel import fused_step
@@ -42,9 +46,12 @@ class PNKR(IterativeSolver):
                                 minimum=1),
         "tau": Field(float, 1.2, "equation r is skipped when ||g_r||_N <= tau delta_r",
                      minimum=1.0),
-        "step": Field(str, "projection", "projection (exact M-metric block projection) or "
-                      "constant (the paper's step omega M^-1 H^T N^-1 g)",
-                      choices=("projection", "constant")),
+        "step": Field(str, "projection", "projection (exact M-metric block projection), "
+                      "constant (the paper's step omega M^-1 H^T N^-1 g) or reduced (reduced "
+                      "PNKR: M^-1 replaced by Gaussian smoothing; needs s = 0)",
+                      choices=("projection", "constant", "reduced")),
+        "smoothing": Field(float, 1.0, "reduced PNKR: width (standard deviation) of the "
+                           "Gaussian smoothing in cells, on every sky and Theta axis", minimum=0),
         "omega": Field(float, 1.0, "relaxation in (0, 2) for projection; the step size for "
                        "constant", minimum=0, exclusive_minimum=True),
         "nesterov": Field(bool, True, "Nesterov extrapolation (kR - 1)/(kR + 2)"),
@@ -54,8 +61,8 @@ class PNKR(IterativeSolver):
 
     @staticmethod
     def check_parameters(values: dict) -> list:
-        if values["step"] == "projection" and not values["omega"] < 2:
-            return [("solver.omega", f"must be in (0, 2) for step = 'projection', "
+        if values["step"] in ("projection", "reduced") and not values["omega"] < 2:
+            return [("solver.omega", f"must be in (0, 2) for step = '{values['step']}', "
                                      f"got {values['omega']}")]
         return []
 
@@ -68,12 +75,23 @@ class PNKR(IterativeSolver):
         self.blocks = blocks
         self.mpi = self.operator.comm.tompi4py()
         kernel = blocks.kernel
-        theta_metric = blocks.theta_metric.tocsc()
-        self.directions = np.ascontiguousarray(  # b_r in column r; a row of it is read per step
-            spla.splu(theta_metric).solve(np.ascontiguousarray(kernel.T)).T)
+        self.sky_solver = self.sky_smoothing = None
+        if values["step"] == "reduced":
+            if blocks.order != 0:
+                raise InputError(("solver.step", "reduced PNKR smooths piecewise constants: "
+                                                 "set problem.order = 0"))
+            width = values["smoothing"]
+            self.sky_smoothing = separable_smoothing(blocks.spatial_shape
+                                                     or (blocks.spatial_size,), width)
+            directions = separable_smoothing(blocks.theta_shape or (blocks.theta_size,),
+                                             width) @ kernel.T
+        else:
+            directions = spla.splu(blocks.theta_metric.tocsc()).solve(
+                np.ascontiguousarray(kernel.T))
+        if values["step"] == "constant":
+            self.sky_solver = spla.splu(blocks.spatial_metric.tocsc())
+        self.directions = np.ascontiguousarray(directions.T)  # b_r in row r, read per step
         self.projection_scale = np.einsum("rl,rl->r", kernel, self.directions)       # k_r^T b_r
-        self.sky_solver = spla.splu(blocks.spatial_metric.tocsc()) \
-            if values["step"] == "constant" else None
         self.counts = np.array(self.mpi.allgather(blocks.local_rows))
         self.target = values["tau"] * float(np.linalg.norm(blocks.equation_noise))
         self.weights = blocks.local_data_weights()
@@ -144,10 +162,13 @@ class PNKR(IterativeSolver):
             residual = self._gather(cube[:, r] - z_row)
             update = no_update
             if np.sqrt(residual @ (blocks.data_gram @ residual)) > tau * noise[r]:
-                if self.sky_solver is None:
-                    update = omega / self.projection_scale[r] * residual[rows]
-                else:
+                if self.sky_solver is not None:
                     update = omega * self.sky_solver.solve(blocks.data_gram @ residual)[rows]
+                elif self.sky_smoothing is not None:
+                    update = omega / self.projection_scale[r] * (self.sky_smoothing
+                                                                 @ residual)[rows]
+                else:
+                    update = omega / self.projection_scale[r] * residual[rows]
                 updated += 1
             elif not beta:
                 # Without extrapolation a skipped step is the identity: no pass over U.

@@ -145,7 +145,9 @@ class GalaxyProblem:
                                  spatial_metric=sobolev_gram(sky, values["beta"]),
                                  theta_metric=sobolev_gram(theta.bases, values["beta"]),
                                  equation_noise=np.zeros(kernel.shape[0]), row_start=start,
-                                 local_rows=rows, order=order)
+                                 local_rows=rows, order=order,
+                                 spatial_shape=tuple(b.size for b in sky),
+                                 theta_shape=theta.shape)
         # The integral of a tensor basis function is the product of its factors' integrals.
         theta_weights = tuple(_axis_weights(b) for b in theta.bases)
         if prepared.cube is None:
