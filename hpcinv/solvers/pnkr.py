@@ -52,8 +52,8 @@ class PNKR(IterativeSolver):
                       choices=("projection", "constant", "reduced")),
         "smoothing": Field(float, 1.0, "reduced PNKR: width (standard deviation) of the "
                            "Gaussian smoothing in cells, on every sky and Theta axis", minimum=0),
-        "omega": Field(float, 1.0, "relaxation in (0, 2) for projection; the step size for "
-                       "constant", minimum=0, exclusive_minimum=True),
+        "omega": Field(float, 1.0, "relaxation in (0, 2) for projection and reduced; the step "
+                       "size for constant", minimum=0, exclusive_minimum=True),
         "nesterov": Field(bool, True, "Nesterov extrapolation (kR - 1)/(kR + 2)"),
         "positivity": Field(bool, True, "project onto u >= 0 after every step"),
         "seed": Field(int, 0, "seed of the equation permutations", minimum=0),
