@@ -60,14 +60,17 @@ class Basis1D:
         weights[rows, rows + 1] = self.widths / 2
         return weights
 
-    def averaging(self, points_per_interval: int) -> tuple[np.ndarray, np.ndarray]:
-        """(points, W): Gauss-Legendre points in every interval between nodes and weights
-        W (size, points) with rows summing to one, so W @ f(points) are the averages of f
-        weighted by each basis function."""
+    def quadrature(self, points_per_interval: int) -> tuple[np.ndarray, np.ndarray]:
+        """(points, weights) of Gauss-Legendre rules in every interval between nodes."""
         unit, weights = np.polynomial.legendre.leggauss(points_per_interval)
         left, width = self.nodes[:-1, None], self.widths[:, None]
-        points = (left + width * (unit + 1) / 2).ravel()
-        averaging = self.evaluate(points) * (width / 2 * weights).ravel()
+        return (left + width * (unit + 1) / 2).ravel(), (width / 2 * weights).ravel()
+
+    def averaging(self, points_per_interval: int) -> tuple[np.ndarray, np.ndarray]:
+        """(points, W): the quadrature points and weights W (size, points) with rows summing
+        to one, so W @ f(points) are the averages of f weighted by each basis function."""
+        points, weights = self.quadrature(points_per_interval)
+        averaging = self.evaluate(points) * weights
         return points, averaging / averaging.sum(axis=1, keepdims=True)
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:

@@ -112,12 +112,10 @@ def build_kernel(mesh: GalaxyMesh, library: TemplateLibrary, theta: Theta):
     spectra = spectra / scale
 
     # Gauss-Legendre points in every velocity cell; weights in unit coordinates.
-    points, weights = np.polynomial.legendre.leggauss(mesh.velocity_points)
+    unit_velocity, weight = theta.velocity.quadrature(mesh.velocity_points)
     nodes = theta.velocity_nodes
-    left, width = nodes[:-1, None], np.diff(nodes)[:, None]
-    velocity = (left + width * (points + 1) / 2).ravel()
-    weight = (width / 2 * weights / (nodes[-1] - nodes[0])).ravel()
-    basis_values = theta.velocity.evaluate((velocity - nodes[0]) / (nodes[-1] - nodes[0]))
+    velocity = nodes[0] + unit_velocity * (nodes[-1] - nodes[0])
+    basis_values = theta.velocity.evaluate(unit_velocity)
     doppler = 1 + velocity / SPEED_OF_LIGHT
     shifted = np.log(wavelengths)[:, None] - np.log(doppler)[None, :]       # (R, Q)
     log_template = np.log(template_grid)
