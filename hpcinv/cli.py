@@ -109,14 +109,9 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from .jobspec import parse_spec
+    from .demo import demo_spec
 
-    text = (Path(__file__).parent / "demo.toml").read_text()
-    spec = parse_spec(text, source="<demo>")
-    if args.max_iterations is not None:
-        if args.max_iterations < 1:
-            raise InputError(("--max-iterations", f"must be >= 1, got {args.max_iterations}"))
-        spec.solver["max_iterations"] = args.max_iterations
+    spec = demo_spec(args.max_iterations)
     code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet))
     from .runtime.mpi import world
 

@@ -43,3 +43,14 @@ def resolve_input(name: str, spec_dir: Path | None = None) -> str | None:
         if candidate.is_file():
             return str(candidate.resolve())
     return None
+
+
+def resolve_galaxy_mesh(name: str, key: str) -> str:
+    """A galaxy mesh given by name (paper, demo, large, tiny) or as a file; InputError under
+    ``key`` when there is neither."""
+    from .runtime.errors import InputError
+
+    path = resolve_input(name) or resolve_input(f"meshes/galaxy/{name}.toml")
+    if path is None:
+        raise InputError((key, f"no mesh file {name} and no meshes/galaxy/{name}.toml"))
+    return path

@@ -46,24 +46,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def _mesh_path(name: str) -> str:
-    """A mesh name (paper, demo, large, tiny) or a mesh file."""
-    from ..paths import resolve_input
-    from ..runtime.errors import InputError
-
-    path = resolve_input(name) or resolve_input(f"meshes/galaxy/{name}.toml")
-    if path is None:
-        raise InputError(("--mesh", f"no mesh file {name} and no meshes/galaxy/{name}.toml"))
-    return path
-
-
 def _spec(args, order: int, noise: float, tau: float, loops: int, positivity: bool):
     from ..jobspec import parse_spec
+    from ..paths import resolve_galaxy_mesh
 
     return parse_spec(f'''
 [problem]
 kind = "galaxy"
-mesh = {json.dumps(_mesh_path(args.mesh))}
+mesh = {json.dumps(resolve_galaxy_mesh(args.mesh, '--mesh'))}
 order = {order}
 beta = {args.beta}
 noise_level = {noise}
@@ -187,7 +177,9 @@ def run(args) -> int:
     orders = [int(s) for s in _parse_list(args.orders, ("0", "1"), "--orders")]
     if args.loops_noise_free < 1 or args.max_loops < 1:
         raise InputError(("--loops-noise-free/--max-loops", "must be >= 1"))
-    _mesh_path(args.mesh)                    # a bad mesh name fails before PETSc starts
+    from ..paths import resolve_galaxy_mesh
+
+    resolve_galaxy_mesh(args.mesh, "--mesh")   # a bad mesh name fails before PETSc starts
     comm = petsc_env.initialize().COMM_WORLD
     names = {"a": "noise-free", "b": "noise-1%"}
     try:

@@ -43,7 +43,8 @@ MAP_UNITS = {"mass": "relative", "mean_age": "Gyr", "mean_metallicity": "dex",
 def add_arguments(parser) -> None:
     parser.add_argument("--result", help="a finished PNKR run on a galaxy mock (e.g. "
                         "results/galaxy-demo.h5); default: run the demo job first")
-    parser.add_argument("--mesh", help="galaxy mesh for the demo job (default: the demo's)")
+    parser.add_argument("--mesh", help="galaxy mesh (name or file) for the demo job (default: "
+                        "the demo's)")
     parser.add_argument("--max-iterations", type=int,
                         help="cap the demo job's loops (default: the demo job's)")
     parser.add_argument("--output", help=f"the demo job's result (default {DEFAULT_OUTPUT})")
@@ -99,21 +100,9 @@ def _check_same_sizes(problem, path: str) -> None:
 
 
 def _demo_spec(args):
-    from ..jobspec import parse_spec
-    from ..paths import resolve_input
-    from ..runtime.errors import InputError
+    from ..demo import demo_spec
 
-    text = (Path(__file__).resolve().parent.parent / "demo.toml").read_text()
-    spec = parse_spec(text, source="<demo>")
-    if args.mesh is not None:
-        spec.problem["mesh"] = resolve_input(args.mesh)
-        if spec.problem["mesh"] is None:
-            raise InputError(("--mesh", f"no such mesh file {args.mesh}"))
-    if args.max_iterations is not None:
-        if args.max_iterations < 1:
-            raise InputError(("--max-iterations", f"must be >= 1, got {args.max_iterations}"))
-        spec.solver["max_iterations"] = args.max_iterations
-    return spec
+    return demo_spec(args.max_iterations, args.mesh)
 
 
 def _check_arguments(args) -> None:
