@@ -66,3 +66,4 @@ def test_range_of_adjoint_truth_is_the_dense_formula(order):
     data = problem.operator.create_vecs()[1]
     problem.operator.mult(problem.truth, data)
     assert np.allclose(gather(problem.data), gather(data))
+    assert problem.noise_free_data.equal(problem.data)

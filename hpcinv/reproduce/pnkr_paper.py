@@ -90,6 +90,8 @@ def range_of_adjoint_truth(problem) -> None:
     mine = slice(blocks.row_start, blocks.row_start + blocks.local_rows)
     rows[:] = u_perp[mine]
     operator.mult(problem.truth, problem.data)
+    if problem.noise_free_data is not None:    # the data has no noise: both are the image
+        problem.data.copy(problem.noise_free_data)
 
 
 def _run_case(args, case: str, order: int, comm) -> dict:

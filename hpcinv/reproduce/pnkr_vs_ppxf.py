@@ -218,8 +218,10 @@ def _pnkr_result(args, demo_spec) -> str | None:
 
 
 def _local_cube(problem, path: str, noise_level: float) -> tuple:
-    """This rank's spectra of the result's noisy cube and their noise sigma: noise_level x
-    |noise-free value| per pixel, as the mock drew it (unit sigma for a noise-free mock)."""
+    """This rank's spectra of the result's noisy cube and their noise sigma, as the mock drew
+    it (unit sigma for a noise-free mock)."""
+    from ..problems.galaxy.mock import noise_deviation
+
     operator = problem.operator
     pixels, thetas = operator.kernel.shape
     start, count = operator.row_start, operator.local_rows
@@ -230,7 +232,7 @@ def _local_cube(problem, path: str, noise_level: float) -> tuple:
         noise_free = _stored_rows(path, "noise_free_data", start, count, pixels)
     except KeyError:     # results written before /noise_free_data was stored
         noise_free = _stored_rows(path, "truth", start, count, thetas) @ operator.kernel.T
-    return cube, noise_level * np.abs(noise_free)
+    return cube, noise_deviation(noise_free, noise_level)
 
 
 def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:

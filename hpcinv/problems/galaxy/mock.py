@@ -66,6 +66,12 @@ def _population(name: str, z, t):
     return _gauss(t, 11.5, 1.0) * _gauss(z, -1.3, 0.12)
 
 
+def noise_deviation(noise_free, noise_level: float):
+    """The mock's noise model: independent normal noise with standard deviation
+    noise_level x |noise-free value| in every pixel."""
+    return noise_level * np.abs(noise_free)
+
+
 def _draw(seed: int) -> dict:
     rng = np.random.default_rng([20230401, seed])
     return {"thin_speed": 230.0 + 20.0 * rng.standard_normal(),

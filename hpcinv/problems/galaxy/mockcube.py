@@ -12,6 +12,7 @@ from ...runtime import petsc_env
 from ...runtime.errors import InputError
 from ...runtime.mpi import agree
 from .datacube import rows_to_fits, write_cube_fits
+from .mock import noise_deviation
 
 
 def check_mock_job(spec: JobSpec) -> None:
@@ -61,8 +62,7 @@ def write_mock_cube(spec: JobSpec, path: str) -> Path:
             return
         grid, level = problem.derived_grid, spec.problem["noise_level"]
         nx, ny = grid.sky_x.size, grid.sky_y.size
-        # The mock's noise in a pixel is normal with deviation noise_level x |noise-free|.
-        variance = (level * clean) ** 2
+        variance = noise_deviation(clean, level) ** 2
         cards = {"ORIGIN": ("hpcinv mock", "a galaxy job's mock galaxy"),
                  "MESH": Path(spec.problem["mesh"]).name, "ORDER": spec.problem["order"],
                  "SEED": spec.problem["seed"], "NOISELEV": (level, "noise / |noise-free|"),

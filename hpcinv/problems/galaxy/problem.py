@@ -24,7 +24,7 @@ from .datacube import ObservedCube, onto_problem_grid, read_cube_fits
 from .derived import DerivedGrid, gathered_products, grid_products
 from .kernel import Theta, build_kernel, library_for, observed_wavelengths, theta_for
 from .mesh import GalaxyMesh, load_galaxy_mesh
-from .mock import COMPONENTS, MASS_FRACTIONS, basis_coefficients
+from .mock import COMPONENTS, MASS_FRACTIONS, basis_coefficients, noise_deviation
 from .operator import CubeOperator
 
 
@@ -201,7 +201,7 @@ class GalaxyProblem:
         if values["noise_level"] > 0:
             first = start * kernel.shape[0]
             noise = normal_slice(values["seed"] + 1, first, first + cube.size).reshape(cube.shape)
-            noise *= values["noise_level"] * np.abs(cube)
+            noise *= noise_deviation(cube, values["noise_level"])
             cube += noise
         # The paper's delta_r bounds the noise, ||y_r^delta - y_r|| <= delta_r.  For a mock
         # the realised noise is known, so delta_r = ||e_r||_N exactly; an expected norm would
