@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec
 from .jobspec.schema import check_value
 from .jobspec.spec import OUTPUT_SCHEMA
@@ -195,6 +197,8 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
         "exact_resume": solver.exact_resume, "noise_norm": problem.noise_norm,
         "discrepancy_target": solver.target, "checkpoints_written": control.checkpoints_written,
         "versions": collect(), "problem_attributes": problem.attributes, "timings": timings,
+        **_semiconvergence(state.history),
+        "solver_results": solver.result_attributes(state),
     }
     # HDF5 attributes are written collectively and must be identical on every rank.
     attrs = mpi.bcast(attrs)
@@ -202,6 +206,18 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
                  attrs=attrs, grid_shape=problem.grid_shape, derived=problem.derived(solution),
                  extra_vectors=extra)
     store.remove()
+
+
+def _semiconvergence(history) -> dict:
+    """Where the error against a known truth was smallest: the iteration a semiconvergent
+    method should have stopped at, for comparison with the stopping rule's choice."""
+    columns = history.arrays()
+    errors = columns.get("relative_error")
+    if errors is None or not np.isfinite(errors).any():
+        return {}
+    best = int(np.nanargmin(errors))
+    return {"best_iteration": int(columns["iteration"][best]),
+            "best_relative_error": float(errors[best])}
 
 
 def _logical_or():

@@ -8,8 +8,14 @@ from hpcinv.io.results import read_solution, read_summary
 from helpers import ROOT, hpcinv
 
 
+# A lambda chosen by minimising a functional moves with the rounding of the reduction
+# (sums in another order on 2 ranks): x then agrees to the minimiser's tolerance.
+AGREEMENT = {"gravity-gcv": 1e-7, "crosswell-gsvd": 1e-7}
+
+
 @pytest.mark.parametrize("job", ["deconvolution-lsqr", "deconvolution-ksp",
-                                 "deconvolution2d-cgls"])
+                                 "deconvolution2d-cgls", "gravity-gcv", "crosswell-gsvd",
+                                 "deblurring-lsqr"])
 def test_job_on_two_ranks_equals_one_rank(tmp_path, job):
     outputs = {}
     for ranks in (1, 2):
@@ -19,7 +25,7 @@ def test_job_on_two_ranks_equals_one_rank(tmp_path, job):
         assert result.returncode == 0, result.stderr
         assert f"{ranks} rank" in result.stdout
     one, two = read_solution(outputs[1]), read_solution(outputs[2])
-    assert np.linalg.norm(two - one) <= 1e-10 * np.linalg.norm(one)
+    assert np.linalg.norm(two - one) <= AGREEMENT.get(job, 1e-10) * np.linalg.norm(one)
     summaries = {ranks: read_summary(path) for ranks, path in outputs.items()}
     assert summaries[1]["ranks"] == 1 and summaries[2]["ranks"] == 2
     assert summaries[1]["iterations"] == summaries[2]["iterations"]

@@ -30,7 +30,12 @@ def test_run_from_python_writes_a_result(mpi_tmp_path):
     MPI.COMM_WORLD.Barrier()
     summary = read_summary(path)
     assert summary["ranks"] == MPI.COMM_WORLD.size
-    assert np.isfinite(summary["history"]["relative_error"]).all()
+    errors = summary["history"]["relative_error"]
+    assert np.isfinite(errors).all()
+    # Semiconvergence: the iteration of the smallest error against the truth is recorded.
+    best = int(np.argmin(errors))
+    assert summary["best_iteration"] == summary["history"]["iteration"][best]
+    assert summary["best_relative_error"] == pytest.approx(errors[best])
     from petsc4py import PETSc
 
     assert not PETSc.Options().hasName("ksp_converged_reason")   # the job's options are gone

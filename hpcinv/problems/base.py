@@ -22,6 +22,8 @@ class Problem:
     attributes: dict = field(default_factory=dict)
     noise_free_data: object = None   # PETSc Vec, range layout: a synthetic problem's data
                                      # before noise, when known
+    regularization: object = None    # Operator L of general-form Tikhonov min ||Ax-b||^2 +
+                                     # lambda ||Lx||^2, when the problem names one
 
     def derived(self, solution) -> dict:
         """Application products of a solution (maps, moments); none for plain problems."""

@@ -12,6 +12,7 @@ import importlib
 EXPERIMENTS = {   # name -> module in this package
     "pnkr-paper": "pnkr_paper",
     "pnkr-vs-ppxf": "pnkr_vs_ppxf",
+    "luiken-ch3": "luiken_ch3",
 }
 
 

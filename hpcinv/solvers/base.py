@@ -33,6 +33,10 @@ class IterativeSolver:
     def solution(self, state: SolverState):
         return state.vectors["x"]
 
+    def result_attributes(self, state: SolverState) -> dict:
+        """What a solver found besides x (a chosen lambda, a rank), for the result file."""
+        return {}
+
     def residual_scale(self) -> float:
         """The data norm that relative residuals are measured against."""
         return self.problem.data.norm()

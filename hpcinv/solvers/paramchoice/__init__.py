@@ -1,0 +1,6 @@
+"""Choosing the Tikhonov parameter lambda: the discrepancy principle, GCV, Reginska and
+quasi-optimality, evaluated exactly from a full SVD, from a truncated (randomized) SVD, or by
+Gauss/Gauss-Radau bounds on a Golub-Kahan bidiagonalisation (Luiken thesis, ch. 3)."""
+from .functionals import RULES, SpectralModel, choose_lambda
+
+__all__ = ["RULES", "SpectralModel", "choose_lambda"]
