@@ -132,7 +132,8 @@ def test_stacked_operator_is_a_and_weighted_l_on_each_ranks_rows():
 @pytest.mark.parametrize("lam", [1e-1, 1e-4])
 def test_tikhonov_lsqr_solves_the_general_form_problem(lam):
     A, L, b, L_dense, _ = _problem("first_difference")
-    x, iterations = tikhonov_lsqr(A, L, b, lam, rtol=1e-12)
+    x, iterations, converged = tikhonov_lsqr(A, L, b, lam, rtol=1e-12)
+    assert converged
     assert 0 < iterations < 200
     assert _relative(gather(x), _general_form(L_dense, gather(b), lam)) < 1e-9
 

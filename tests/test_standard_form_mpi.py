@@ -146,7 +146,8 @@ def test_back_transformed_standard_form_tikhonov_is_the_general_form_solution(na
     x_null = standard.null_component(b)
     reference_null = null @ np.linalg.lstsq(A_DENSE @ null, b_dense, rcond=None)[0]
     np.testing.assert_allclose(gather(x_null), reference_null, rtol=0, atol=1e-12)
-    y, _ = tikhonov_lsqr(standard, _identity(L.shape[0]), b, lam, rtol=1e-12)
+    y, _, converged = tikhonov_lsqr(standard, _identity(L.shape[0]), b, lam, rtol=1e-12)
+    assert converged
     x = gather(standard.back_transform(y, b))
     reference = np.linalg.solve(A_DENSE.T @ A_DENSE + lam * L.T @ L, A_DENSE.T @ b_dense)
     assert np.linalg.norm(x - reference) / np.linalg.norm(reference) < 1e-8

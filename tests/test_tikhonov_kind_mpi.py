@@ -76,25 +76,47 @@ def test_standard_form_lambda_and_solution_match_the_dense_reference(method, rul
                                                          rel=1e-6)
 
 
+def _dense_gcv_lambda(matrix, data, L):
+    """argmin of the general-form GCV function, from the influence matrix densely."""
+    from scipy.optimize import minimize_scalar
+
+    def gcv(log_lam):
+        lam = np.exp(log_lam)
+        influence = matrix @ np.linalg.solve(matrix.T @ matrix + lam * L.T @ L, matrix.T)
+        residual = data - influence @ data
+        return residual @ residual / np.trace(np.eye(len(data)) - influence) ** 2
+
+    grid = np.linspace(np.log(1e-12), np.log(1e6), 80)
+    best = grid[int(np.argmin([gcv(t) for t in grid]))]
+    return np.exp(minimize_scalar(gcv, bounds=(best - 0.5, best + 0.5), method="bounded",
+                                  options={"xatol": 1e-8}).x)
+
+
 @pytest.mark.mpi
 @pytest.mark.parametrize("method", ["lanczos", "rsvd", "gsvd"])
-def test_general_form_with_a_null_space_matches_the_normal_equations(method):
-    """L = first difference (null space: constants): lanczos and rsvd work on the standard
-    form A L_A^+ and map back; gsvd uses the pair (A, L); GCV's trace counts N(L)."""
+def test_general_form_with_a_null_space_matches_the_dense_gcv(method):
+    """L = second difference (null space: constants and lines): lanczos and rsvd work on the
+    standard form A L_A^+ and map back; gsvd uses the pair (A, L).  GCV's trace must count
+    the two directions of N(L), fitted exactly for every lambda: leaving them out moves
+    this lambda by 8%."""
     problem, solver, state, reason = _solve(f'method = "{method}"\nrule = "gcv"\n'
-                                            f'epsilon = 1e-7', regularization="derivative")
+                                            f'epsilon = 1e-8', regularization="laplacian")
     matrix, data = _dense(problem)
-    L = _difference(N)
+    L = np.diff(np.eye(N), n=2, axis=0)
     lam = solver.chosen["lambda"]
+    assert lam == pytest.approx(_dense_gcv_lambda(matrix, data, L), rel=1e-3)
     x = gather(state.vectors["x"])
     reference = _normal_equations(matrix, data, lam, L)
     assert np.linalg.norm(x - reference) <= 1e-4 * np.linalg.norm(reference)
-    # GCV of the general-form problem, evaluated densely from the influence matrix.
-    def gcv(value):
-        influence = matrix @ np.linalg.solve(matrix.T @ matrix + value * L.T @ L, matrix.T)
-        residual = data - influence @ data
-        return residual @ residual / np.trace(np.eye(N) - influence) ** 2
-    assert gcv(lam) <= min(gcv(lam * 0.97), gcv(lam * 1.03))
+
+
+def test_the_gcv_trace_counts_the_unfiltered_directions():
+    rng = np.random.default_rng(0)
+    s, beta = np.logspace(0, -3, 6), rng.standard_normal(6)
+    plain = SpectralModel(s, beta, 50.0, 20)
+    general = SpectralModel(s, beta, 50.0, 20, unfiltered=2, unfiltered_norm2=3.0)
+    assert general.residual_trace(1e-2) == pytest.approx(plain.residual_trace(1e-2) - 2)
+    assert general.residual_norm2(1e-2) == pytest.approx(plain.residual_norm2(1e-2) - 3.0)
 
 
 @pytest.mark.mpi
@@ -124,6 +146,7 @@ def test_lanczos_history_has_one_row_per_step_and_tracks_the_truth():
     ('method = "lanczos"\nrule = "fixed"\nlambda = 1.0', "solver.rule"),
     ('method = "lsqr"\nrule = "gcv"', "solver.rule"),
     ('method = "lsqr"\nrule = "fixed"', "solver.lambda"),
+    ('method = "lanczos"\nepsilon = 1.5', "solver.epsilon"),
 ])
 def test_inconsistent_settings_are_refused_when_the_spec_is_read(solver, key):
     with pytest.raises(InputError) as error:
@@ -134,3 +157,22 @@ def test_inconsistent_settings_are_refused_when_the_spec_is_read(solver, key):
 def test_svd_method_refuses_a_general_regularization_before_solving():
     with pytest.raises(InputError, match="solver.method"):
         _solve('method = "svd"', regularization="derivative")
+
+
+def test_discrepancy_principle_without_noise_is_refused_before_solving():
+    spec = parse_spec(JOB.format(n=N, regularization="identity", solver='method = "svd"\n'
+                                 'rule = "dp"').replace("noise_level = 0.01", "noise_level = 0"))
+    kind = PROBLEMS.get("gravity", "problem.kind")
+    problem = kind.build(kind.prepare(spec.problem), COMM)
+    with pytest.raises(InputError, match="solver.rule"):
+        SOLVERS.get("tikhonov", "solver.kind")(problem, spec.solver)
+
+
+def test_dense_methods_refuse_large_problems_before_solving():
+    spec = parse_spec('[problem]\nkind = "deconvolution"\n'
+                      'mesh = "meshes/deconvolution/square-64.toml"\n'
+                      '[solver]\nkind = "tikhonov"\nmethod = "gsvd"\n')
+    kind = PROBLEMS.get("deconvolution", "problem.kind")
+    problem = kind.build(kind.prepare(spec.problem), COMM)
+    with pytest.raises(InputError, match="4096 unknowns exceed its limit of 2000"):
+        SOLVERS.get("tikhonov", "solver.kind")(problem, spec.solver)

@@ -1,6 +1,16 @@
 """Distributed linear operators over PETSc Vecs, and the shell-Mat adapter for KSP/TAO/SLEPc."""
 from __future__ import annotations
 
+import weakref
+
+MATRIX_FREE_TYPES = ("python", "shell")
+
+
+def is_matrix_free(operator) -> bool:
+    """True when the operator has no assembled entries (direct factorizations and dense
+    copies are impossible)."""
+    return operator.as_petsc_mat().getType() in MATRIX_FREE_TYPES
+
 
 class Operator:
     """A linear map A: R^n -> R^m whose vectors are distributed PETSc Vecs.
@@ -40,10 +50,22 @@ class Operator:
 
 
 class _ShellContext:
-    """petsc4py's Python-Mat protocol, forwarding to an Operator."""
+    """petsc4py's Python-Mat protocol, forwarding to an Operator.
+
+    The operator holds its shell Mat and the Mat (in C) holds this context, a cycle Python's
+    collector cannot see through; a weak reference here lets an operator and its Mat, work
+    Vecs and factorizations be freed once the operator is no longer used."""
 
     def __init__(self, operator: Operator):
-        self.operator = operator
+        self._operator = weakref.ref(operator)
+
+    @property
+    def operator(self) -> Operator:
+        operator = self._operator()
+        if operator is None:
+            raise ReferenceError("the Operator of this shell Mat was freed: keep the "
+                                 "operator alive while its Mat is in use")
+        return operator
 
     def mult(self, mat, x, y):
         self.operator.mult(x, y)

@@ -76,7 +76,7 @@ class StackedOperator(Operator):
 
 def tikhonov_lsqr(A: Operator, L: Operator, b, lam: float, rtol: float = 1e-10,
                   max_it: int = 10000, prefix: str = "tikhonov_"):
-    """(x, iterations): argmin ||A x - b||^2 + lam ||L x||^2 by PETSc's KSPLSQR on
+    """(x, iterations, converged): argmin ||A x - b||^2 + lam ||L x||^2 by PETSc's KSPLSQR on
     [A; sqrt(lam) L].  ``rtol`` is KSPLSQR's relative tolerance; options under ``prefix``
     (e.g. ``-tikhonov_ksp_monitor``) reach the KSP."""
     if not lam > 0:
@@ -95,6 +95,6 @@ def tikhonov_lsqr(A: Operator, L: Operator, b, lam: float, rtol: float = 1e-10,
     ksp.setFromOptions()
     x, _ = stacked.create_vecs()
     ksp.solve(stacked.stack_data(b), x)
-    iterations = ksp.getIterationNumber()
+    iterations, converged = ksp.getIterationNumber(), ksp.getConvergedReason() > 0
     ksp.destroy()
-    return x, iterations
+    return x, iterations, converged

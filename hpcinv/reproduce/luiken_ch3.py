@@ -161,11 +161,14 @@ def _run_problem(name, build, args, epsilons, say):
         rows, columns = operator.shape
         for epsilon in epsilons:
             svd = randomized_svd(operator, epsilon=epsilon, seed=seed, transpose=rows < columns)
-            model = svd.model(data)
+            model = reduction.model(svd)
             for rule in RULES:
                 lam = choose_lambda(model, rule, noise_norm=noise)
+                # A basis of every direction is no compression, even when the finder's
+                # tolerance holds there (its samples then vanish).
+                compressed = svd.compressed and svd.rank < min(rows, columns)
                 samples.setdefault((rule, "rsvd", epsilon), []).append(
-                    (_relative_error(lam, exact[rule]), svd.rank, svd.compressed))
+                    (_relative_error(lam, exact[rule]), svd.rank, compressed))
                 choice = lanczos_choice(operator, data, rule, epsilon=epsilon, noise_norm=noise,
                                         trace=args.trace, seed=seed, unfiltered=reduction.fixed)
                 samples.setdefault((rule, "lanczos", epsilon), []).append(

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..operators.base import Operator
+from ..operators.base import Operator, is_matrix_free
+from ..operators.vectors import dots
 from ..operators.stacked import StackedOperator
 from ..runtime.errors import RuntimeFailure
 
@@ -82,9 +83,9 @@ class GSVD:
         x = (self.Y or self.null_Y)[0].duplicate()
         x.zeroEntries()
         if self.U:
-            x.maxpy(coefficients * _dots(b, self.U), self.Y)
+            x.maxpy(coefficients * dots(b, self.U), self.Y)
         if self.null_U:
-            x.maxpy(_dots(b, self.null_U), self.null_Y)
+            x.maxpy(dots(b, self.null_U), self.null_Y)
         return x
 
 
@@ -102,7 +103,7 @@ def gsvd(A: Operator, L: Operator, nsv: int | None = None, svd_type: str = "lapa
     if nsv is not None and nsv < 1:
         raise ValueError(f"nsv: must be positive, got {nsv}")
     A_mat, L_mat = A.as_petsc_mat(), L.as_petsc_mat()
-    if svd_type == "lapack" and {A_mat.getType(), L_mat.getType()} & {"python", "shell"}:
+    if svd_type == "lapack" and (is_matrix_free(A) or is_matrix_free(L)):
         raise ValueError("svd_type: 'lapack' copies A and L into dense matrices, which SLEPc "
                          "cannot do for matrix-free (shell) operators; use 'trlanczos' or "
                          "assembled matrices")
@@ -156,15 +157,12 @@ def _null_space_triplets(A: Operator, null_basis: list):
         _, aw = A.create_vecs()
         A.mult(w, aw)
         AW.append(aw)
-    gram = np.array([_dots(aw, AW) for aw in AW])
+    gram = np.array([dots(aw, AW) for aw in AW])
     inverse_r = np.linalg.inv(np.linalg.cholesky(gram).T)
     return ([_combination(AW, column) for column in inverse_r.T],
             [_combination(null_basis, column) for column in inverse_r.T])
 
 
-def _dots(b, vecs: list) -> np.ndarray:
-    # petsc4py 3.18 leaves Vec.mDot unimplemented.
-    return np.array([b.dot(vec) for vec in vecs])
 
 
 def _combination(vecs: list, coefficients):

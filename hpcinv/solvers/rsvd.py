@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..operators.random import normal_slice
+from ..operators.vectors import dots, norms
 from .truncated_svd import TruncatedSVD
 
 # Halko (4.3): ||(I - Q Q^T) A|| <= 10 sqrt(2/pi) max_i ||(I - Q Q^T) A w_i|| over r Gaussian
@@ -101,7 +102,7 @@ def adaptive_range_finder(operator, epsilon: float, lookahead: int = 10, seed: i
     matvecs = lookahead
     Q = _basis_vectors(sampler.sample_template, min(max_rank, 2 * lookahead))
     rank = 0
-    while max(_norms(window)) > threshold:
+    while max(norms(window)) > threshold:
         if rank == max_rank:
             return RangeBasis(_shrunk(Q, rank), matvecs, compressed=False)
         oldest = window.popleft()
@@ -115,7 +116,7 @@ def adaptive_range_finder(operator, epsilon: float, lookahead: int = 10, seed: i
         Q.insertVec(rank, oldest)
         rank += 1
         Q.setActiveColumns(0, rank)
-        for waiting, coefficient in zip(window, _dots(oldest, window)):
+        for waiting, coefficient in zip(window, dots(oldest, window)):
             waiting.axpy(-coefficient, oldest)
         window.append(sampler.sample_template.duplicate())
         sampler.sample(seed, rank + lookahead - 1, window[-1])
@@ -125,22 +126,6 @@ def adaptive_range_finder(operator, epsilon: float, lookahead: int = 10, seed: i
         raise ValueError(f"epsilon={epsilon} is met by an empty basis: every sample "
                          f"||A w|| is below epsilon / (10 sqrt(2/pi)); choose a smaller epsilon")
     return RangeBasis(_shrunk(Q, rank), matvecs, compressed=True)
-
-
-def _norms(vecs) -> list[float]:
-    """Norms of several Vecs in one reduction (PETSc merges split-phase norms)."""
-    from petsc4py import PETSc
-
-    for vec in vecs:
-        vec.normBegin(PETSc.NormType.NORM_2)
-    return [vec.normEnd(PETSc.NormType.NORM_2) for vec in vecs]
-
-
-def _dots(vec, others) -> list[float]:
-    """vec^T w for each w in one reduction (petsc4py 3.18's Vec.mDot is not implemented)."""
-    for other in others:
-        vec.dotBegin(other)
-    return [vec.dotEnd(other) for other in others]
 
 
 def _shrunk(Q, columns: int):

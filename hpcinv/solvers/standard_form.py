@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..operators.base import Operator
-
-_MATRIX_FREE = ("python", "shell")
+from ..operators.base import Operator, is_matrix_free
+from ..operators.vectors import dots
 
 
 class StandardForm(Operator):
@@ -56,7 +55,7 @@ class StandardForm(Operator):
         self._x, self._ax = A.create_vecs()
         self._at_r, self._r = A.create_vecs()
         self._projected = self._x.duplicate()
-        factorable = full_row_rank is not False and L.as_petsc_mat().getType() not in _MATRIX_FREE
+        factorable = full_row_rank is not False and not is_matrix_free(L)
         if factorable and p == n and q == 0:
             self._pinv = _InverseByLU(L, prefix)
         elif factorable and rank_is_p:
@@ -69,11 +68,11 @@ class StandardForm(Operator):
             _, aw = A.create_vecs()
             A.mult(w, aw)
             self._AW.append(aw)
-        self._gram = np.array([_dots(aw, self._AW) for aw in self._AW])
+        self._gram = np.array([dots(aw, self._AW) for aw in self._AW])
 
     def _aw_pinv(self, r) -> np.ndarray:
         """Coefficients of (A W)^+ r in the basis W."""
-        return np.linalg.solve(self._gram, _dots(r, self._AW))
+        return np.linalg.solve(self._gram, dots(r, self._AW))
 
     def pinv_mult(self, y, x) -> None:
         """x = L_A^+ y."""
@@ -86,7 +85,7 @@ class StandardForm(Operator):
         """y = (L_A^+)^T x = (L^+)^T (I - A^T (A W)^{+T} W^T) x."""
         if self.W:
             self._r.zeroEntries()
-            self._r.maxpy(np.linalg.solve(self._gram, _dots(x, self.W)), self._AW)
+            self._r.maxpy(np.linalg.solve(self._gram, dots(x, self.W)), self._AW)
             self.A.mult_transpose(self._r, self._at_r)
             self._projected.waxpy(-1.0, self._at_r, x)
             x = self._projected
@@ -208,11 +207,8 @@ def _factorization(mat, kind: str, prefix: str):
 
 
 def _check_orthonormal(vecs: list) -> None:
-    gram = np.array([_dots(vec, vecs) for vec in vecs]).reshape(len(vecs), len(vecs))
+    gram = np.array([dots(vec, vecs) for vec in vecs]).reshape(len(vecs), len(vecs))
     if not np.allclose(gram, np.eye(len(vecs)), rtol=0.0, atol=1e-10):
         raise ValueError("null_basis: the vectors must be orthonormal (W^T W = I)")
 
 
-def _dots(b, vecs: list) -> np.ndarray:
-    # petsc4py 3.18 leaves Vec.mDot unimplemented.
-    return np.array([b.dot(vec) for vec in vecs])

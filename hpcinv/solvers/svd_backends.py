@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..operators.base import Operator
+from ..operators.base import Operator, is_matrix_free
 from ..runtime.errors import RuntimeFailure
 from .truncated_svd import TruncatedSVD
 
 SVD_TYPES = ("trlanczos", "randomized", "cross", "lapack")
 OPTIONS_PREFIX = "hpcinv_svd_"
-_SHELL_TYPES = ("python", "shell")
 
 
 class _CountedOperator(Operator):
@@ -51,7 +50,7 @@ def slepc_svd(operator, rank: int, svd_type: str = "trlanczos", tol: float = 1e-
     counted = _CountedOperator(operator)
     if svd_type == "lapack":
         mat = operator.as_petsc_mat()
-        if mat.getType() in _SHELL_TYPES:
+        if is_matrix_free(operator):
             raise ValueError("svd_type='lapack' needs an assembled matrix; this operator is "
                              "matrix-free (use 'trlanczos', 'randomized' or 'cross')")
     else:

@@ -6,17 +6,17 @@ rule (discrepancy principle, GCV, Reginska, quasi-optimality), as the job kind `
 * ``lanczos``: Golub-Kahan bidiagonalisation with Gauss/Gauss-Radau bounds, grown until the
   bounds pin lambda down to ``epsilon``; the solution is the hybrid (projected) one;
 * ``rsvd``: the adaptive randomized range finder to tolerance ``epsilon`` and the RSVD;
-* ``svd``: the exact, full SVD (SLEPc ``lapack``; small assembled problems);
-* ``gsvd``: the full generalized SVD of (A, L) (SLEPc ``lapack``; small problems);
+* ``svd``: the exact, full SVD (SLEPc ``lapack``; standard form, at most 5000 unknowns);
+* ``gsvd``: the full generalized SVD of (A, L) (SLEPc ``lapack``; at most 2000 unknowns);
 * ``lsqr``: PETSc's KSPLSQR on [A; sqrt(lambda) L] for a fixed lambda (any size).
 
-With a regularization operator other than the identity, ``lanczos``, ``rsvd`` and ``svd``
-work on the standard form A L_A^+ (matrix-free, Elden's transformation) and map the solution
-back; ``gsvd`` and ``lsqr`` use L directly.
+With a regularization operator other than the identity, ``lanczos`` and ``rsvd`` work on
+the standard form A L_A^+ (matrix-free, Elden's transformation) and map the solution back;
+``gsvd`` and ``lsqr`` use L directly.
 
 Each Golub-Kahan step is one history row (``k``, the current lambda and its bounds), so
-progress shows and a signal stops the run with a checkpoint; the reduction is rebuilt on
-resume (``exact_resume = False``), which repeats at most the few seconds it took.
+progress shows and a signal stops the run with a checkpoint.  The bidiagonalisation is not
+saved: a resumed run redoes the whole reduction (``exact_resume = False``).
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def _check(values: dict) -> list:
     if values["method"] == "lsqr" and values["rule"] != "fixed":
         problems.append(("solver.rule", "method = \"lsqr\" solves for one lambda: use "
                                         "rule = \"fixed\" (or method lanczos/rsvd/svd/gsvd)"))
+    if values["method"] == "lanczos" and not values["epsilon"] < 1:
+        problems.append(("solver.epsilon", "lanczos: a relative tolerance in (0, 1)"))
     if values["method"] == "lanczos" and values["rule"] == "fixed":
         problems.append(("solver.rule", "method = \"lanczos\" chooses lambda: name a rule, "
                                         "or use method = \"lsqr\" for a fixed lambda"))
@@ -99,5 +101,7 @@ class Tikhonov(IterativeSolver):
         values = self.values
         if values["rule"] == "fixed":
             return values["lambda"]
-        return choose_lambda(model, values["rule"], noise_norm=self.problem.noise_norm,
-                             tau=values["tau"])
+        lam = choose_lambda(model, values["rule"], noise_norm=self.problem.noise_norm,
+                            tau=values["tau"])
+        # One lambda on every rank, whatever each rank's LAPACK rounding (see lanczos.py).
+        return self.operator.comm.tompi4py().bcast(lam, root=0)

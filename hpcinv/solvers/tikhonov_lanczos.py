@@ -1,10 +1,9 @@
 """The ``lanczos`` method of the ``tikhonov`` kind: one history row per Golub-Kahan step."""
 from __future__ import annotations
 
-import numpy as np
-
-from .golub_kahan import hybrid_tikhonov, projected_tikhonov
+from .golub_kahan import hybrid_tikhonov
 from .paramchoice.lanczos import lanczos_choice
+from .tikhonov_methods import nan_if_none
 
 
 def lanczos_method(solver, reduction, state, control) -> str | None:
@@ -13,19 +12,23 @@ def lanczos_method(solver, reduction, state, control) -> str | None:
     values = solver.values
     stopped = {}
     x = state.vectors["x"]
+    # The error against a known truth needs each step's solution in the unknown's space
+    # (k axpys, plus L_A^+ for a general L); without a truth only the last one is formed.
+    track_error = control.truth is not None
 
     def on_step(gk, row):
         k, lam_upper, lam_lower, gap = row
         state.iteration = k
         residual = gk.start_norm
         if lam_upper is not None:
-            # Each row shows the hybrid solution of the current lambda^U; its residual
-            # ||B y - ||b|| e1|| is the bidiagonalisation's, no product with A needed.
-            reduction.solution(hybrid_tikhonov(gk, lam_upper), x)
-            residual = _projected_residual(gk, lam_upper)
+            # ||A x - b|| of the hybrid solution is the bidiagonalisation's residual
+            # (Theorem 1), no product with A needed.
+            residual = _projected_residual_norm(gk, lam_upper)
+            if track_error:
+                reduction.solution(hybrid_tikhonov(gk, lam_upper), x)
         stop = control.record(state, residual, x,
-                              **{"lambda": _nan(lam_upper), "lambda_lower": _nan(lam_lower),
-                                 "bound_gap": gap})
+                              **{"lambda": nan_if_none(lam_upper),
+                                 "lambda_lower": nan_if_none(lam_lower), "bound_gap": gap})
         if stop:
             stopped["reason"] = stop
         return bool(stop)
@@ -43,16 +46,12 @@ def lanczos_method(solver, reduction, state, control) -> str | None:
                           "converged": choice.converged})
     if choice.lam is None:
         x.zeroEntries()
+    else:
+        reduction.solution(choice.solution, x)
     return None
 
 
-def _projected_residual(gk, lam: float) -> float:
-    bidiagonal = gk.bidiagonal()
-    y = projected_tikhonov(bidiagonal, gk.start_norm, lam)
-    residual = bidiagonal @ y
-    residual[0] -= gk.start_norm
-    return float(np.linalg.norm(residual))
+def _projected_residual_norm(gk, lam: float) -> float:
+    from .quadrature import TikhonovBounds
 
-
-def _nan(value):
-    return float("nan") if value is None else value
+    return TikhonovBounds(gk.bidiagonal(), gk.start_norm, gk.invariant).galerkin_norms(lam)[1]

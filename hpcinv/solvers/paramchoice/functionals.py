@@ -111,20 +111,20 @@ def minimise_on_log_grid(function, bounds: tuple[float, float],
     return math.exp(result.x) if result.fun <= values[best] else math.exp(grid[best])
 
 
-def discrepancy_lambda(residual_norm2, target_norm: float, bounds: tuple[float, float]) -> float:
+def discrepancy_lambda(residual_norm2, target_norm: float,
+                       bounds: tuple[float, float]) -> float | None:
     """The lambda with ||A x_lambda - b|| = target: the residual grows monotonically with
-    lambda, so a bracketing root finder on log lambda finds it; the nearer end of ``bounds``
-    when the target lies outside the range."""
+    lambda, so a bracketing root finder on log lambda finds it.  None when the target lies
+    outside the residuals of ``bounds`` (a reduced model too small to resolve it, or a
+    noise level below what the model can fit): an end of the range would only reflect the
+    range."""
     lo, hi = (math.log(b) for b in bounds)
 
     def gap(t):
         return residual_norm2(math.exp(t)) - target_norm ** 2
 
-    low_gap, high_gap = gap(lo), gap(hi)
-    if low_gap >= 0:
-        return bounds[0]
-    if high_gap <= 0:
-        return bounds[1]
+    if gap(lo) >= 0 or gap(hi) <= 0:
+        return None
     return math.exp(brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12))
 
 

@@ -184,6 +184,7 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
     max_steps = _validate(operator, rule, epsilon, noise_norm, tau, trace, hutchinson_vectors,
                           max_steps, bounds)
     rows = operator.shape[0]
+    mpi = operator.comm.tompi4py()
     gk = GolubKahan(operator, data, reorthogonalize)
     probes = []
     if rule == "gcv" and trace == "hutchinson":
@@ -212,6 +213,10 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
                 gap = (high - current.lower(lam_upper)) / high
         if gap < epsilon:
             lam_lower = current.choose(current.lower, lam_range)
+        # Every rank computed these from the same small arrays, but LAPACK on other
+        # hardware may round differently: rank 0's values keep all ranks on one path (a
+        # rank that stopped alone would leave the others in Golub-Kahan's reductions).
+        lam_upper, lam_lower, gap = mpi.bcast((lam_upper, lam_lower, gap), root=0)
         history.append((gk.k, lam_upper, lam_lower, gap))
         previous = current
         if lam_lower is not None and abs(lam_upper - lam_lower) < epsilon * lam_upper:
