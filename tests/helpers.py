@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hpcinv.operators import Operator
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Variables of an enclosing MPI run (pytest under mpirun, or mpi4py's singleton start) would
@@ -68,3 +70,74 @@ def build_job(comm, text: str):
     problem = kind.build(kind.prepare(spec.problem), comm)
     solver = SOLVERS.get(spec.solver["kind"], "solver.kind")(problem, spec.solver)
     return spec, problem, solver
+
+
+def distributed_matrix(dense, kind: str = "aij"):
+    """A MatOperator on COMM_WORLD holding ``dense`` (the same array on every rank), as a
+    sparse ("aij") or dense ("dense") PETSc matrix with PETSc's default row split."""
+    import numpy as np
+    from petsc4py import PETSc
+
+    from hpcinv.operators import MatOperator
+
+    comm = PETSc.COMM_WORLD
+    m, n = dense.shape
+    sizes = ((PETSc.Sys.splitOwnership(m, comm=comm)[0], m),
+             (PETSc.Sys.splitOwnership(n, comm=comm)[0], n))
+    mat = (PETSc.Mat().createDense if kind == "dense" else PETSc.Mat().createAIJ)(sizes, comm=comm)
+    mat.setUp()
+    start, stop = mat.getOwnershipRange()
+    for row in range(start, stop):
+        columns = np.flatnonzero(dense[row]).astype(PETSc.IntType)
+        mat.setValues([row], columns, dense[row, columns])
+    mat.assemble()
+    return MatOperator(mat)
+
+
+def range_vec(operator, array):
+    """A range Vec of ``operator`` holding ``array`` (the same on every rank)."""
+    _, vec = operator.create_vecs()
+    start, stop = vec.getOwnershipRange()
+    vec.getArray()[:] = array[start:stop]
+    return vec
+
+
+def domain_vec(operator, array):
+    vec, _ = operator.create_vecs()
+    start, stop = vec.getOwnershipRange()
+    vec.getArray()[:] = array[start:stop]
+    return vec
+
+
+class MatrixFree(Operator):
+    """An operator seen only through mult/mult_transpose (a shell Mat), counting products."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.shape, self.local_shape, self.comm = inner.shape, inner.local_shape, inner.comm
+        self.products = 0
+
+    def mult(self, x, y):
+        self.products += 1
+        self.inner.mult(x, y)
+
+    def mult_transpose(self, y, x):
+        self.products += 1
+        self.inner.mult_transpose(y, x)
+
+
+def domain_vecs(operator, columns):
+    """Domain Vecs of ``operator`` holding the columns of a dense array."""
+    return [domain_vec(operator, column) for column in columns.T]
+
+
+def gather_bv(bv):
+    """The columns of a SLEPc BV as a dense array on every rank."""
+    import numpy as np
+
+    columns = []
+    for index in range(bv.getSizes()[1]):
+        column = bv.getColumn(index)
+        columns.append(gather(column))
+        bv.restoreColumn(index, column)
+    return np.column_stack(columns)

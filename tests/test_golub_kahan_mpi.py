@@ -3,11 +3,10 @@ recurrence and its scalars, orthonormal bases, breakdown, and the hybrid Tikhono
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator
 from hpcinv.runtime.petsc_env import initialize, initialize_slepc
 from hpcinv.solvers.golub_kahan import GolubKahan, hybrid_tikhonov, projected_tikhonov
 from hpcinv.solvers.quadrature import TikhonovBounds
-from helpers import gather
+from helpers import distributed_matrix, gather, range_vec
 
 PETSc = initialize()
 SLEPc = initialize_slepc()
@@ -27,17 +26,8 @@ def _problem():
 
 
 def _distributed(dense, data):
-    rows = PETSc.Sys.splitOwnership(M, comm=COMM)[0]
-    columns = PETSc.Sys.splitOwnership(N, comm=COMM)[0]
-    mat = PETSc.Mat().createDense(((rows, M), (columns, N)), comm=COMM)
-    mat.setUp()
-    start, stop = mat.getOwnershipRange()
-    mat.setValues(range(start, stop), range(N), dense[start:stop])
-    mat.assemble()
-    operator = MatOperator(mat)
-    _, vec = operator.create_vecs()
-    vec.getArray()[:] = data[start:stop]
-    return operator, vec
+    operator = distributed_matrix(dense, "dense")
+    return operator, range_vec(operator, data)
 
 
 def _numpy_bidiagonal(dense, data, steps):

@@ -3,12 +3,12 @@ convention, against dense references built identically on every rank."""
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator, Operator, dot_test
+from hpcinv.operators import dot_test
 from hpcinv.operators.random import fill_normal
 from hpcinv.operators.stacked import StackedOperator, tikhonov_lsqr
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.solvers.gsvd import gsvd
-from helpers import gather
+from helpers import MatrixFree, distributed_matrix, domain_vecs, gather
 
 PETSc = initialize()
 COMM = PETSc.COMM_WORLD
@@ -37,46 +37,6 @@ def _null_space(L):
     return vt[rank:].T
 
 
-def _aij(dense):
-    m, n = dense.shape
-    rows = PETSc.Sys.splitOwnership(m, comm=COMM)[0]
-    cols = PETSc.Sys.splitOwnership(n, comm=COMM)[0]
-    mat = PETSc.Mat().createAIJ(((rows, m), (cols, n)), comm=COMM)
-    mat.setUp()
-    start, stop = mat.getOwnershipRange()
-    for i in range(start, stop):
-        nonzero = np.flatnonzero(dense[i]).astype(PETSc.IntType)
-        mat.setValues([i], nonzero, dense[i, nonzero])
-    mat.assemble()
-    return MatOperator(mat)
-
-
-def _vecs(operator, columns):
-    """Domain Vecs of ``operator`` holding the columns of a dense array."""
-    out = []
-    for column in columns.T:
-        vec, _ = operator.create_vecs()
-        start, stop = vec.getOwnershipRange()
-        vec.getArray()[:] = column[start:stop]
-        out.append(vec)
-    return out
-
-
-class _MatrixFree(Operator):
-    """An assembled operator seen only through mult/mult_transpose (a shell Mat)."""
-
-    def __init__(self, operator):
-        self.inner = operator
-        self.comm, self.shape = operator.comm, operator.shape
-        self.local_shape = operator.local_shape
-
-    def mult(self, x, y):
-        self.inner.mult(x, y)
-
-    def mult_transpose(self, y, x):
-        self.inner.mult_transpose(y, x)
-
-
 def _dense_gsvd(A, L):
     """(sigma, gamma, U, Y) from the cosine-sine decomposition of [A; L] = [Q_A; Q_L] R:
     Q_A = U C Z^T gives sigma = C, gamma = sqrt(1 - C^2), Y = R^{-1} Z; sigma descends, so
@@ -97,7 +57,7 @@ L_CASES = {
 
 def _problem(name):
     L = L_CASES[name]
-    A, L_op = _aij(A_DENSE), _aij(L)
+    A, L_op = distributed_matrix(A_DENSE), distributed_matrix(L)
     _, b = A.create_vecs()
     fill_normal(b, 7)
     return A, L_op, b, L, _null_space(L)
@@ -142,7 +102,7 @@ def test_tikhonov_lsqr_solves_the_general_form_problem(lam):
 @pytest.mark.parametrize("name", sorted(L_CASES))
 def test_lapack_gsvd_is_the_dense_gsvd_in_the_thesis_convention(name):
     A, L, _, L_dense, null = _problem(name)
-    result = gsvd(A, L, null_basis=_vecs(A, null))
+    result = gsvd(A, L, null_basis=domain_vecs(A, null))
     sigma, gamma, _, _ = _dense_gsvd(A_DENSE, L_dense)
     q = null.shape[1]
     assert len(result.sigma) + len(result.null_Y) == N
@@ -166,7 +126,7 @@ def test_lapack_gsvd_is_the_dense_gsvd_in_the_thesis_convention(name):
 @pytest.mark.parametrize("lam", [1e-1, 1e-4])
 def test_gsvd_tikhonov_equals_normal_equations_and_lsqr(name, lam):
     A, L, b, L_dense, null = _problem(name)
-    x = gather(gsvd(A, L, null_basis=_vecs(A, null)).tikhonov(b, lam))
+    x = gather(gsvd(A, L, null_basis=domain_vecs(A, null)).tikhonov(b, lam))
     assert _relative(x, _general_form(L_dense, gather(b), lam)) < 1e-8
     assert _relative(x, gather(tikhonov_lsqr(A, L, b, lam, rtol=1e-12)[0])) < 1e-8
 
@@ -179,19 +139,19 @@ def test_truncated_gsvd_keeps_the_largest_generalized_values_and_n_of_l(k):
     q = null.shape[1]
     coefficients = np.r_[np.ones(q), 1 / sigma[q:q + k]] * (U[:, :q + k].T @ gather(b))
     reference = Y[:, :q + k] @ coefficients
-    x = gather(gsvd(A, L, null_basis=_vecs(A, null)).tsvd(b, k))
+    x = gather(gsvd(A, L, null_basis=domain_vecs(A, null)).tsvd(b, k))
     assert _relative(x, reference) < 1e-8
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("wrap", [lambda op: op, _MatrixFree], ids=["assembled", "matrix_free"])
+@pytest.mark.parametrize("wrap", [lambda op: op, MatrixFree], ids=["assembled", "matrix_free"])
 def test_trlanczos_finds_the_largest_generalized_triplets(wrap):
     m, n, nsv = 150, 120, 4
     A_dense, L_dense = _decaying(m, n, seed=5), _first_difference(n)
-    A, L = _aij(A_dense), _aij(L_dense)
+    A, L = distributed_matrix(A_dense), distributed_matrix(L_dense)
     _, b = A.create_vecs()
     fill_normal(b, 8)
-    null = _vecs(A, np.full((n, 1), n ** -0.5))
+    null = domain_vecs(A, np.full((n, 1), n ** -0.5))
     result = gsvd(wrap(A), wrap(L), nsv=nsv, svd_type="trlanczos", null_basis=null)
     sigma, gamma, U, Y = _dense_gsvd(A_dense, L_dense)
     np.testing.assert_allclose(result.sigma, sigma[1:nsv + 1], rtol=0, atol=1e-8)
@@ -207,12 +167,12 @@ def test_trlanczos_finds_the_largest_generalized_triplets(wrap):
 def test_gsvd_refuses_what_it_cannot_do():
     A, L, b, _, null = _problem("first_difference")
     with pytest.raises(ValueError, match="svd_type"):
-        gsvd(_MatrixFree(A), _MatrixFree(L), null_basis=_vecs(A, null))
+        gsvd(MatrixFree(A), MatrixFree(L), null_basis=domain_vecs(A, null))
     with pytest.raises(ValueError, match="nsv"):
         gsvd(A, L, svd_type="trlanczos")
     with pytest.raises(ValueError, match="null_basis"):
         gsvd(A, L)
-    result = gsvd(A, L, nsv=3, null_basis=_vecs(A, null))
+    result = gsvd(A, L, nsv=3, null_basis=domain_vecs(A, null))
     with pytest.raises(ValueError, match="k:"):
         result.tsvd(b, 4)
     with pytest.raises(ValueError, match="lam"):

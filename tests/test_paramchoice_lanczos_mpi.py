@@ -4,14 +4,13 @@ epsilon, and the Hutchinson probes and returned solution agree with dense refere
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator
 from hpcinv.operators.random import normal_slice
 from hpcinv.runtime.petsc_env import initialize, initialize_slepc
 from hpcinv.solvers.golub_kahan import GolubKahan
 from hpcinv.solvers.paramchoice.functionals import SpectralModel, choose_lambda
 from hpcinv.solvers.paramchoice.lanczos import lanczos_choice, rademacher
 from hpcinv.solvers.quadrature import TikhonovBounds
-from helpers import gather
+from helpers import distributed_matrix, gather, range_vec
 
 PETSc = initialize()
 SLEPc = initialize_slepc()
@@ -53,17 +52,8 @@ def _problem(name, noise):
 
 
 def _distributed(dense, data):
-    rows = PETSc.Sys.splitOwnership(M, comm=COMM)[0]
-    columns = PETSc.Sys.splitOwnership(N, comm=COMM)[0]
-    mat = PETSc.Mat().createDense(((rows, M), (columns, N)), comm=COMM)
-    mat.setUp()
-    start, stop = mat.getOwnershipRange()
-    mat.setValues(range(start, stop), range(N), dense[start:stop])
-    mat.assemble()
-    operator = MatOperator(mat)
-    _, vec = operator.create_vecs()
-    vec.getArray()[:] = data[start:stop]
-    return operator, vec
+    operator = distributed_matrix(dense, "dense")
+    return operator, range_vec(operator, data)
 
 
 CASES = [("gravity", 1e-2), ("gravity", 1e-3), ("decaying", 1e-3)]

@@ -6,11 +6,10 @@ from collections import deque
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator
 from hpcinv.operators.random import normal_slice
 from hpcinv.runtime.petsc_env import initialize, initialize_slepc
 from hpcinv.solvers.rsvd import adaptive_range_finder, column_seed, randomized_svd
-from helpers import gather
+from helpers import distributed_matrix, gather, gather_bv
 
 PETSc = initialize()
 SLEPc = initialize_slepc()
@@ -31,26 +30,6 @@ def _dense(rank=N):
     """A 120 x 80 matrix with singular values 0.7^i, i < rank (zero beyond)."""
     left, right = _factors()
     return (left[:, :rank] * DECAY[:rank]) @ right[:, :rank].T
-
-
-def _operator(dense):
-    rows = PETSc.Sys.splitOwnership(M, comm=COMM)[0]
-    columns = PETSc.Sys.splitOwnership(N, comm=COMM)[0]
-    mat = PETSc.Mat().createAIJ(((rows, M), (columns, N)), comm=COMM)
-    mat.setUp()
-    start, stop = mat.getOwnershipRange()
-    mat.setValues(range(start, stop), range(N), dense[start:stop])
-    mat.assemble()
-    return MatOperator(mat)
-
-
-def _gathered(bv):
-    columns = []
-    for index in range(bv.getSizes()[1]):
-        column = bv.getColumn(index)
-        columns.append(gather(column))
-        bv.restoreColumn(index, column)
-    return np.column_stack(columns)
 
 
 def _numpy_adaptive_rank(dense, epsilon, lookahead, seed):
@@ -80,9 +59,9 @@ def _numpy_adaptive_rank(dense, epsilon, lookahead, seed):
 @pytest.mark.parametrize("epsilon", [1e-2, 1e-4, 1e-6])
 def test_adaptive_range_finder_meets_the_tolerance(epsilon, transpose):
     dense = _dense()
-    basis = adaptive_range_finder(_operator(dense), epsilon, lookahead=10, seed=3,
+    basis = adaptive_range_finder(distributed_matrix(dense), epsilon, lookahead=10, seed=3,
                                   transpose=transpose)
-    Q = _gathered(basis.Q)
+    Q = gather_bv(basis.Q)
     residual = dense - Q @ (Q.T @ dense) if not transpose else dense - (dense @ Q) @ Q.T
     assert np.linalg.norm(residual, 2) <= epsilon
     np.testing.assert_allclose(Q.T @ Q, np.eye(basis.rank), atol=1e-13)
@@ -97,22 +76,22 @@ def test_adaptive_range_finder_meets_the_tolerance(epsilon, transpose):
 @pytest.mark.parametrize("transpose", [False, True])
 def test_adaptive_rank_does_not_depend_on_the_rank_count(transpose):
     dense = _dense()
-    basis = adaptive_range_finder(_operator(dense), 1e-5, lookahead=4, seed=11,
+    basis = adaptive_range_finder(distributed_matrix(dense), 1e-5, lookahead=4, seed=11,
                                   transpose=transpose)
     assert basis.rank == _numpy_adaptive_rank(dense.T if transpose else dense, 1e-5, 4, 11)
 
 
 @pytest.mark.mpi
 def test_adaptive_range_finder_reports_a_basis_that_did_not_compress():
-    basis = adaptive_range_finder(_operator(_dense()), 1e-6, lookahead=10, max_rank=5)
+    basis = adaptive_range_finder(distributed_matrix(_dense()), 1e-6, lookahead=10, max_rank=5)
     assert (basis.rank, basis.compressed, basis.matvecs) == (5, False, 15)
-    Q = _gathered(basis.Q)
+    Q = gather_bv(basis.Q)
     np.testing.assert_allclose(Q.T @ Q, np.eye(5), atol=1e-13)
 
 
 @pytest.mark.mpi
 def test_adaptive_range_finder_refuses_bad_parameters():
-    operator = _operator(_dense())
+    operator = distributed_matrix(_dense())
     for kwargs, name in [({"epsilon": 0.0}, "epsilon"), ({"epsilon": 1e-3, "lookahead": 0}, "lookahead"),
                          ({"epsilon": 1e-3, "max_rank": N + 1}, "max_rank"),
                          ({"epsilon": 100.0}, "epsilon")]:
@@ -125,8 +104,8 @@ def test_adaptive_range_finder_refuses_bad_parameters():
 @pytest.mark.parametrize("epsilon", [1e-2, 1e-4, 1e-6])
 def test_randomized_svd_is_within_epsilon_of_the_svd(epsilon, transpose):
     dense = _dense()
-    svd = randomized_svd(_operator(dense), epsilon=epsilon, seed=5, transpose=transpose)
-    U, V = _gathered(svd.U), _gathered(svd.V)
+    svd = randomized_svd(distributed_matrix(dense), epsilon=epsilon, seed=5, transpose=transpose)
+    U, V = gather_bv(svd.U), gather_bv(svd.V)
     # Weyl: |s_i(Q Q^T A) - s_i(A)| <= ||A - Q Q^T A|| <= epsilon
     assert np.max(np.abs(svd.s - DECAY[:svd.rank])) <= epsilon
     assert np.all(np.diff(svd.s) <= 0)
@@ -142,8 +121,8 @@ def test_randomized_svd_is_within_epsilon_of_the_svd(epsilon, transpose):
 def test_fixed_rank_randomized_svd_of_a_rank_r_matrix_is_exact(transpose):
     rank = 7
     dense = _dense(rank)
-    svd = randomized_svd(_operator(dense), rank=rank, oversampling=3, transpose=transpose)
-    U, V = _gathered(svd.U), _gathered(svd.V)
+    svd = randomized_svd(distributed_matrix(dense), rank=rank, oversampling=3, transpose=transpose)
+    U, V = gather_bv(svd.U), gather_bv(svd.V)
     assert svd.rank == rank and svd.matvecs == 2 * (rank + 3)
     np.testing.assert_allclose(svd.s, DECAY[:rank], rtol=1e-13)
     np.testing.assert_allclose((U * svd.s) @ V.T, dense, atol=1e-13)
@@ -154,7 +133,7 @@ def test_fixed_rank_randomized_svd_of_a_rank_r_matrix_is_exact(transpose):
 def test_fixed_rank_randomized_svd_matches_halko_in_numpy():
     """Same Omega on any number of ranks: Alg. 4.1 + 5.1 equal their dense numpy version."""
     dense = _dense()
-    svd = randomized_svd(_operator(dense), rank=6, oversampling=4, seed=9)
+    svd = randomized_svd(distributed_matrix(dense), rank=6, oversampling=4, seed=9)
     omega = np.column_stack([normal_slice(column_seed(9, c), 0, N) for c in range(10)])
     Q, _ = np.linalg.qr(dense @ omega)
     np.testing.assert_allclose(svd.s, np.linalg.svd(Q.T @ dense, compute_uv=False)[:6],
@@ -164,7 +143,7 @@ def test_fixed_rank_randomized_svd_matches_halko_in_numpy():
 @pytest.mark.mpi
 def test_randomized_svd_tikhonov_solution_is_close_to_the_exact_one():
     dense = _dense()
-    operator = _operator(dense)
+    operator = distributed_matrix(dense)
     svd = randomized_svd(operator, epsilon=1e-8)
     x, b = operator.create_vecs()
     start, stop = b.getOwnershipRange()
@@ -177,7 +156,7 @@ def test_randomized_svd_tikhonov_solution_is_close_to_the_exact_one():
 
 @pytest.mark.mpi
 def test_randomized_svd_refuses_bad_parameters():
-    operator = _operator(_dense())
+    operator = distributed_matrix(_dense())
     with pytest.raises(ValueError, match="epsilon"):
         randomized_svd(operator)
     with pytest.raises(ValueError, match="rank"):

@@ -3,12 +3,12 @@ on L^T L), against dense references built identically on every rank."""
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator, Operator, dot_test
+from hpcinv.operators import MatOperator, dot_test
 from hpcinv.operators.random import fill_normal
 from hpcinv.operators.stacked import tikhonov_lsqr
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.solvers.standard_form import StandardForm, _PseudoInverseByCG
-from helpers import gather
+from helpers import MatrixFree, distributed_matrix, domain_vecs, gather
 
 PETSc = initialize()
 COMM = PETSc.COMM_WORLD
@@ -33,46 +33,6 @@ def _gradient_2d(rows, cols):
                       np.kron(_difference(rows), np.eye(cols))])
 
 
-def _aij(dense):
-    m, n = dense.shape
-    rows = PETSc.Sys.splitOwnership(m, comm=COMM)[0]
-    cols = PETSc.Sys.splitOwnership(n, comm=COMM)[0]
-    mat = PETSc.Mat().createAIJ(((rows, m), (cols, n)), comm=COMM)
-    mat.setUp()
-    start, stop = mat.getOwnershipRange()
-    for i in range(start, stop):
-        nonzero = np.flatnonzero(dense[i]).astype(PETSc.IntType)
-        mat.setValues([i], nonzero, dense[i, nonzero])
-    mat.assemble()
-    return MatOperator(mat)
-
-
-def _vecs(operator, columns):
-    """Domain Vecs of ``operator`` holding the columns of a dense array."""
-    out = []
-    for column in columns.T:
-        vec, _ = operator.create_vecs()
-        start, stop = vec.getOwnershipRange()
-        vec.getArray()[:] = column[start:stop]
-        out.append(vec)
-    return out
-
-
-class _MatrixFree(Operator):
-    """An assembled operator seen only through mult/mult_transpose (a shell Mat)."""
-
-    def __init__(self, operator):
-        self.inner = operator
-        self.comm, self.shape = operator.comm, operator.shape
-        self.local_shape = operator.local_shape
-
-    def mult(self, x, y):
-        self.inner.mult(x, y)
-
-    def mult_transpose(self, y, x):
-        self.inner.mult_transpose(y, x)
-
-
 A_DENSE = _decaying(M, N)
 CONSTANTS = np.full((N, 1), N ** -0.5)
 # name: (L, orthonormal basis of N(L), route to L^+, wrap L matrix-free)
@@ -90,8 +50,8 @@ CASES = {
 
 def _setup(name):
     L_dense, null, method, matrix_free = CASES[name]
-    A, L = _aij(A_DENSE), _aij(L_dense)
-    standard = StandardForm(A, _MatrixFree(L) if matrix_free else L, _vecs(A, null))
+    A, L = distributed_matrix(A_DENSE), distributed_matrix(L_dense)
+    standard = StandardForm(A, MatrixFree(L) if matrix_free else L, domain_vecs(A, null))
     assert standard.method == method
     _, b = A.create_vecs()
     fill_normal(b, 7)
@@ -158,8 +118,8 @@ def test_cg_pseudo_inverse_is_minimum_norm_also_for_inconsistent_right_hand_side
     """(L^+)^T x = L (L^T L)^+ x needs N(L) removed from x; StandardForm only passes
     projected x, so this route is checked on L^+ itself."""
     L_dense = _gradient_2d(5, 6)
-    L = _aij(L_dense)
-    pseudo_inverse = _PseudoInverseByCG(L, _vecs(L, CONSTANTS), 1e-12, "test_cg_")
+    L = distributed_matrix(L_dense)
+    pseudo_inverse = _PseudoInverseByCG(L, domain_vecs(L, CONSTANTS), 1e-12, "test_cg_")
     x, y = L.create_vecs()
     fill_normal(x, 1)
     fill_normal(y, 2)
@@ -191,8 +151,8 @@ def test_singular_values_of_a_la_pinv_are_the_generalized_singular_values():
 
 @pytest.mark.mpi
 def test_standard_form_refuses_inconsistent_null_spaces():
-    A, L = _aij(A_DENSE), _aij(_gradient_2d(5, 6))
+    A, L = distributed_matrix(A_DENSE), distributed_matrix(_gradient_2d(5, 6))
     with pytest.raises(ValueError, match="full_row_rank"):
-        StandardForm(A, L, _vecs(A, CONSTANTS), full_row_rank=True)
+        StandardForm(A, L, domain_vecs(A, CONSTANTS), full_row_rank=True)
     with pytest.raises(ValueError, match="orthonormal"):
-        StandardForm(A, L, _vecs(A, 2 * CONSTANTS))
+        StandardForm(A, L, domain_vecs(A, 2 * CONSTANTS))

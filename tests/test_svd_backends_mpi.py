@@ -3,13 +3,12 @@ TruncatedSVD, on 1 and 2 ranks against numpy's SVD of the same dense matrix."""
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator, Operator
 from hpcinv.operators.random import normal_slice
 from hpcinv.runtime.errors import RuntimeFailure
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.solvers.paramchoice import RULES, SpectralModel, choose_lambda
 from hpcinv.solvers.svd_backends import SVD_TYPES, slepc_svd
-from helpers import gather
+from helpers import MatrixFree, distributed_matrix, gather, gather_bv
 
 PETSc = initialize()
 COMM = PETSc.COMM_WORLD
@@ -26,47 +25,10 @@ def _dense():
     return (left * 0.7 ** np.arange(N)) @ right.T
 
 
-def _operator(dense):
-    rows = PETSc.Sys.splitOwnership(M, comm=COMM)[0]
-    columns = PETSc.Sys.splitOwnership(N, comm=COMM)[0]
-    mat = PETSc.Mat().createAIJ(((rows, M), (columns, N)), comm=COMM)
-    mat.setUp()
-    start, stop = mat.getOwnershipRange()
-    mat.setValues(range(start, stop), range(N), dense[start:stop])
-    mat.assemble()
-    return MatOperator(mat)
-
-
-class _MatrixFree(Operator):
-    """An assembled operator hidden behind mult/mult_transpose, counting its products."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.shape, self.local_shape, self.comm = inner.shape, inner.local_shape, inner.comm
-        self.products = 0
-
-    def mult(self, x, y):
-        self.products += 1
-        self.inner.mult(x, y)
-
-    def mult_transpose(self, y, x):
-        self.products += 1
-        self.inner.mult_transpose(y, x)
-
-
-def _gathered(bv):
-    columns = []
-    for index in range(bv.getSizes()[1]):
-        column = bv.getColumn(index)
-        columns.append(gather(column))
-        bv.restoreColumn(index, column)
-    return np.column_stack(columns)
-
-
 def _assert_top_triplets(svd, dense, count):
     left, values, right_t = np.linalg.svd(dense, full_matrices=False)
     np.testing.assert_allclose(svd.s, values[:count], rtol=0, atol=1e-8)
-    U, V = _gathered(svd.U), _gathered(svd.V)
+    U, V = gather_bv(svd.U), gather_bv(svd.V)
     signs = np.sign(np.sum(U * left[:, :count], axis=0))
     np.testing.assert_allclose(U * signs, left[:, :count], atol=1e-8)
     np.testing.assert_allclose(V * signs, right_t[:count].T, atol=1e-8)
@@ -85,7 +47,7 @@ def _data(operator, seed=4):
 @pytest.mark.parametrize("svd_type", SVD_TYPES)
 def test_every_slepc_type_finds_the_top_triplets(svd_type):
     dense = _dense()
-    svd = slepc_svd(_operator(dense), TOP, svd_type)
+    svd = slepc_svd(distributed_matrix(dense), TOP, svd_type)
     _assert_top_triplets(svd, dense, TOP)
     assert svd.method == f"slepc-{svd_type}"
     assert (svd.matvecs == 0) if svd_type == "lapack" else (svd.matvecs >= 2 * TOP)
@@ -95,7 +57,7 @@ def test_every_slepc_type_finds_the_top_triplets(svd_type):
 @pytest.mark.parametrize("svd_type", ["trlanczos", "randomized", "cross"])
 def test_matrix_free_operators_work_and_every_product_is_counted(svd_type):
     dense = _dense()
-    operator = _MatrixFree(_operator(dense))
+    operator = MatrixFree(distributed_matrix(dense))
     svd = slepc_svd(operator, TOP, svd_type)
     _assert_top_triplets(svd, dense, TOP)
     assert svd.matvecs == operator.products > 0
@@ -104,12 +66,12 @@ def test_matrix_free_operators_work_and_every_product_is_counted(svd_type):
 @pytest.mark.mpi
 def test_lapack_refuses_a_matrix_free_operator():
     with pytest.raises(ValueError, match="assembled"):
-        slepc_svd(_MatrixFree(_operator(_dense())), TOP, "lapack")
+        slepc_svd(MatrixFree(distributed_matrix(_dense())), TOP, "lapack")
 
 
 @pytest.mark.mpi
 def test_bad_arguments_and_non_convergence_are_reported():
-    operator = _operator(_dense())
+    operator = distributed_matrix(_dense())
     with pytest.raises(ValueError, match="svd_type"):
         slepc_svd(operator, TOP, "jacobi")
     with pytest.raises(ValueError, match="rank"):
@@ -130,7 +92,7 @@ def test_petsc_options_with_the_prefix_override_the_arguments():
     options = PETSc.Options()
     options.setValue("-test_override_svd_type", "cross")
     try:
-        svd = slepc_svd(_operator(_dense()), TOP, "trlanczos", prefix="test_override_")
+        svd = slepc_svd(distributed_matrix(_dense()), TOP, "trlanczos", prefix="test_override_")
     finally:
         options.delValue("-test_override_svd_type")
     assert svd.method == "slepc-cross"
@@ -139,7 +101,7 @@ def test_petsc_options_with_the_prefix_override_the_arguments():
 @pytest.mark.mpi
 def test_tikhonov_and_tsvd_from_the_full_svd_equal_the_dense_formulas():
     dense = _dense()
-    operator = _operator(dense)
+    operator = distributed_matrix(dense)
     svd = slepc_svd(operator, N, "lapack")
     b, data = _data(operator)
     for lam in (1e-6, 1e-3, 1.0):
@@ -160,10 +122,10 @@ def test_tikhonov_and_tsvd_from_the_full_svd_equal_the_dense_formulas():
 @pytest.mark.mpi
 def test_combine_and_project_are_v_c_and_u_transpose_b():
     dense = _dense()
-    operator = _operator(dense)
+    operator = distributed_matrix(dense)
     svd = slepc_svd(operator, TOP, "trlanczos")
     b, data = _data(operator)
-    U, V = _gathered(svd.U), _gathered(svd.V)
+    U, V = gather_bv(svd.U), gather_bv(svd.V)
     np.testing.assert_allclose(svd.project(b), U.T @ data, atol=1e-13)
     coefficients = np.arange(1.0, TOP + 1)
     np.testing.assert_allclose(gather(svd.combine(coefficients)), V @ coefficients, atol=1e-13)
@@ -174,7 +136,7 @@ def test_combine_and_project_are_v_c_and_u_transpose_b():
 @pytest.mark.mpi
 def test_model_of_the_full_svd_chooses_the_lambdas_of_numpys_svd():
     dense = _dense()
-    operator = _operator(dense)
+    operator = distributed_matrix(dense)
     truth, _ = operator.create_vecs()
     start, stop = truth.getOwnershipRange()
     truth.getArray()[:] = normal_slice(8, 0, N)[start:stop]

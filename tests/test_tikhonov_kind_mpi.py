@@ -10,6 +10,7 @@ from hpcinv.runtime.errors import InputError
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.solvers import IterationControl
 from hpcinv.solvers.paramchoice import SpectralModel, choose_lambda
+from hpcinv.solvers.paramchoice.lcurve import lcurve_corner
 from helpers import gather
 
 PETSc = initialize()
@@ -93,6 +94,17 @@ def _dense_gcv_lambda(matrix, data, L):
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("method", ["svd", "rsvd", "gsvd"])
+def test_lcurve_corner_from_each_spectral_model(method):
+    problem, solver, state, reason = _solve(f'method = "{method}"\nrule = "lcurve"\n'
+                                            f'epsilon = 1e-6')
+    matrix, data = _dense(problem)
+    left, s, _ = np.linalg.svd(matrix)
+    exact = lcurve_corner(SpectralModel(s, left.T @ data, data @ data, N))
+    assert reason == "lcurve" and solver.chosen["lambda"] == pytest.approx(exact, rel=1e-3)
+
+
+@pytest.mark.mpi
 @pytest.mark.parametrize("method", ["lanczos", "rsvd", "gsvd"])
 def test_general_form_with_a_null_space_matches_the_dense_gcv(method):
     """L = second difference (null space: constants and lines): lanczos and rsvd work on the
@@ -147,6 +159,7 @@ def test_lanczos_history_has_one_row_per_step_and_tracks_the_truth():
     ('method = "lsqr"\nrule = "gcv"', "solver.rule"),
     ('method = "lsqr"\nrule = "fixed"', "solver.lambda"),
     ('method = "lanczos"\nepsilon = 1.5', "solver.epsilon"),
+    ('method = "lanczos"\nrule = "lcurve"', "solver.rule"),
 ])
 def test_inconsistent_settings_are_refused_when_the_spec_is_read(solver, key):
     with pytest.raises(InputError) as error:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from ..jobspec import SOLVERS, Field
 from .base import COMMON_PARAMETERS, IterativeSolver
 from .paramchoice import RULES, choose_lambda
+from .paramchoice.lcurve import lcurve_corner
 from .state import SolverState
 
 METHODS = ("lanczos", "rsvd", "svd", "gsvd", "lsqr")
@@ -37,6 +38,9 @@ def _check(values: dict) -> list:
                                         "rule = \"fixed\" (or method lanczos/rsvd/svd/gsvd)"))
     if values["method"] == "lanczos" and not values["epsilon"] < 1:
         problems.append(("solver.epsilon", "lanczos: a relative tolerance in (0, 1)"))
+    if values["method"] == "lanczos" and values["rule"] == "lcurve":
+        problems.append(("solver.rule", "the L-curve corner needs a spectral model: method "
+                                        "svd, rsvd or gsvd"))
     if values["method"] == "lanczos" and values["rule"] == "fixed":
         problems.append(("solver.rule", "method = \"lanczos\" chooses lambda: name a rule, "
                                         "or use method = \"lsqr\" for a fixed lambda"))
@@ -50,8 +54,9 @@ class Tikhonov(IterativeSolver):
         "max_iterations": Field(int, 300, "most Golub-Kahan steps (lanczos) or largest rank "
                                 "(rsvd); LSQR iterations (lsqr)", minimum=1),
         "tau": Field(float, 1.0, "discrepancy principle: ||A x - b|| = tau ||e||", minimum=1.0),
-        "rule": Field(str, "gcv", "how lambda is chosen: fixed, " + ", ".join(RULES),
-                      choices=("fixed", *RULES)),
+        "rule": Field(str, "gcv", "how lambda is chosen: fixed, " + ", ".join(RULES)
+                      + ", lcurve (the L-curve's corner; svd, rsvd, gsvd)",
+                      choices=("fixed", *RULES, "lcurve")),
         "lambda": Field(float, 0.0, "the regularization parameter when rule = \"fixed\"",
                         minimum=0),
         "method": Field(str, "lanczos", "how the functionals are evaluated: "
@@ -101,7 +106,10 @@ class Tikhonov(IterativeSolver):
         values = self.values
         if values["rule"] == "fixed":
             return values["lambda"]
-        lam = choose_lambda(model, values["rule"], noise_norm=self.problem.noise_norm,
-                            tau=values["tau"])
+        if values["rule"] == "lcurve":
+            lam = lcurve_corner(model)
+        else:
+            lam = choose_lambda(model, values["rule"], noise_norm=self.problem.noise_norm,
+                                tau=values["tau"])
         # One lambda on every rank, whatever each rank's LAPACK rounding (see lanczos.py).
         return self.operator.comm.tompi4py().bcast(lam, root=0)
