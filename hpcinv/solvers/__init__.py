@@ -1,5 +1,5 @@
 """Solver kinds; importing this package registers the built-in ones."""
-from . import augmented, cgls, ksp, lsqr, pnkr, tikhonov  # noqa: F401 - register the built-in solver kinds
+from . import augmented_kinds, cgls, ksp, lsqr, pnkr, tikhonov  # noqa: F401 - register the built-in solver kinds
 from .base import ExplicitStateSolver, IterativeSolver
 from .control import IterationControl
 from .state import History, SolverState
