@@ -10,12 +10,14 @@ from helpers import ROOT, hpcinv
 
 # A lambda chosen by minimising a functional moves with the rounding of the reduction
 # (sums in another order on 2 ranks): x then agrees to the minimiser's tolerance.
-AGREEMENT = {"gravity-gcv": 1e-7, "crosswell-gsvd": 1e-7}
+AGREEMENT = {"gravity-gcv": 1e-7, "crosswell-gsvd": 1e-7,
+             # the recycled eigenvectors are SLEPc's, converged to 1e-8
+             "deconvolution-augmented-sd": 1e-6}
 
 
 @pytest.mark.parametrize("job", ["deconvolution-lsqr", "deconvolution-ksp",
                                  "deconvolution2d-cgls", "gravity-gcv", "crosswell-gsvd",
-                                 "deblurring-lsqr"])
+                                 "deblurring-lsqr", "deconvolution-augmented-sd"])
 def test_job_on_two_ranks_equals_one_rank(tmp_path, job):
     outputs = {}
     for ranks in (1, 2):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from hpcinv.reproduce.luiken_ch3 import dense_matrix
+from hpcinv.operators.dense import dense_matrix
 from hpcinv.runtime.petsc_env import initialize
 from hpcinv.operators.regularization import regularization_operator
 from hpcinv.operators.stacked import StackedOperator

@@ -69,3 +69,26 @@ def aij_matrix(comm, shape, rows):
                                 comm=comm)
     mat.assemble()
     return mat
+
+
+def dense_matrix(operator) -> np.ndarray:
+    """The operator as a dense array on every rank, from products with unit vectors on the
+    smaller side (exact references for small problems only)."""
+    from ..runtime.mpi import allgather_rows
+
+    rows, columns = operator.shape
+    domain, range_ = operator.create_vecs()
+    mpi = operator.comm.tompi4py()
+    transpose = rows <= columns
+    unit, image = (range_, domain) if transpose else (domain, range_)
+    start, stop = unit.getOwnershipRange()
+    lines = []
+    for index in range(min(rows, columns)):
+        unit.zeroEntries()
+        if start <= index < stop:
+            unit.getArray()[index - start] = 1.0
+        (operator.mult_transpose if transpose else operator.mult)(unit, image)
+        lines.append(image.getArray().copy())
+    local = np.array(lines).T   # this rank's rows of the image side
+    whole = allgather_rows(local, image.getSize(), mpi)
+    return whole.T if transpose else whole

@@ -94,29 +94,6 @@ def _parse_epsilons(text: str) -> list[float]:
     return values
 
 
-def dense_matrix(operator) -> np.ndarray:
-    """The operator as a dense array on every rank, from products with unit vectors on the
-    smaller side (exact references for small problems only)."""
-    from ..runtime.mpi import allgather_rows
-
-    rows, columns = operator.shape
-    domain, range_ = operator.create_vecs()
-    mpi = operator.comm.tompi4py()
-    transpose = rows <= columns
-    unit, image = (range_, domain) if transpose else (domain, range_)
-    start, stop = unit.getOwnershipRange()
-    lines = []
-    for index in range(min(rows, columns)):
-        unit.zeroEntries()
-        if start <= index < stop:
-            unit.getArray()[index - start] = 1.0
-        (operator.mult_transpose if transpose else operator.mult)(unit, image)
-        lines.append(image.getArray().copy())
-    local = np.array(lines).T   # this rank's rows of the image side
-    whole = allgather_rows(local, image.getSize(), mpi)
-    return whole.T if transpose else whole
-
-
 def _problems(args, comm, names):
     """(name, builder(seed) -> Problem) of the chosen experiments."""
     from ..problems.classic import crosswell, gravity
@@ -138,6 +115,7 @@ def _relative_error(lam, exact):
 
 
 def _run_problem(name, build, args, epsilons, say):
+    from ..operators.dense import dense_matrix
     from ..runtime.mpi import allgather_rows
     from ..solvers.paramchoice import SpectralModel, choose_lambda
     from ..solvers.paramchoice.lanczos import lanczos_choice

@@ -1,6 +1,8 @@
 """The registered solver kinds ``augmented-sd``, ``augmented-landweber`` and ``augmented-cgls``:
 the augmented methods of ``augmented.py`` under the job/checkpoint machinery, with the recycle
-space read from a file (``recycle = "file"``) or none (the plain methods)."""
+space read from a file (``recycle = "file"``), the top eigenvectors of T^T T (``"eigen"``: an
+invariant subspace, T's leading right singular vectors, by SLEPc) or none (the plain
+methods)."""
 from __future__ import annotations
 
 import math
@@ -9,15 +11,18 @@ import numpy as np
 
 from ..jobspec import SOLVERS, Field
 from ..runtime.errors import InputError
+from ..operators.normal import NormalOperator
 from .augmented import check_residual, descent_step, landweber_step, projected_krylov
+from .recycle_builders import eigenvectors
 from .base import COMMON_PARAMETERS, ExplicitStateSolver, IterativeSolver
 from .recycle_space import RecycleSpace
 from .state import SolverState
 
 
 RECYCLE_PARAMETERS = {
-    "recycle": Field(str, "none", "recycle space: none (the plain method) or file",
-                     choices=("none", "file")),
+    "recycle": Field(str, "none", "recycle space: none (the plain method), file, or eigen "
+                     "(the recycle_k top eigenvectors of T^T T)", choices=("none", "file", "eigen")),
+    "recycle_k": Field(int, 0, "recycle = eigen: number of eigenvectors", minimum=0),
     "recycle_file": Field(str, "", "HDF5 file whose dataset 'recycle' of shape (k, n) holds "
                           "the k recycle vectors as rows", file=True),
     "drop_tolerance": Field(float, 1e-10, "drop a recycle vector whose T u keeps less than "
@@ -37,6 +42,10 @@ def _check_recycle(values: dict) -> list:
     if values["recycle"] == "none" and values["recycle_file"]:
         problems.append(("solver.recycle_file", "given, but solver.recycle = 'none'; set "
                                                 "recycle = 'file' to use it"))
+    if values["recycle"] == "eigen" and values["recycle_k"] < 1:
+        problems.append(("solver.recycle_k", "recycle = 'eigen' needs recycle_k >= 1"))
+    if values["recycle"] != "eigen" and values["recycle_k"]:
+        problems.append(("solver.recycle_k", "given, but solver.recycle is not 'eigen'"))
     if not values["drop_tolerance"] < 1.0:
         problems.append(("solver.drop_tolerance", f"must be < 1, got {values['drop_tolerance']}"))
     return problems
@@ -75,6 +84,11 @@ def _recycle_space(operator, values: dict) -> RecycleSpace:
     vectors = []
     if values["recycle"] == "file":
         vectors = load_recycle_vectors(values["recycle_file"], operator)
+    elif values["recycle"] == "eigen":
+        if values["recycle_k"] > operator.shape[1]:
+            raise InputError(("solver.recycle_k", f"{values['recycle_k']} exceeds the "
+                                                  f"{operator.shape[1]} unknowns"))
+        vectors = eigenvectors(NormalOperator(operator), values["recycle_k"], symmetric=True)
     return RecycleSpace(operator, vectors, values["drop_tolerance"])
 
 
