@@ -19,3 +19,20 @@ def norms(vecs) -> list[float]:
     for vec in vecs:
         vec.normBegin(PETSc.NormType.NORM_2)
     return [vec.normEnd(PETSc.NormType.NORM_2) for vec in vecs]
+
+
+def combine_columns(basis, coefficients, out=None, name: str = "coefficients"):
+    """basis @ coefficients for a SLEPc BV of distributed columns, into ``out`` (a new Vec
+    of the basis's layout when None); ``name`` is the argument an error names."""
+    coefficients = np.asarray(coefficients, dtype=float)
+    columns = basis.getActiveColumns()[1]
+    if coefficients.shape != (columns,):
+        raise ValueError(f"{name}: needs {columns} coefficients (one per column), "
+                         f"got shape {coefficients.shape}")
+    if out is None:
+        out = basis.createVec()
+    if columns == 0:
+        out.zeroEntries()
+    else:
+        basis.multVec(1.0, 0.0, out, coefficients)
+    return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..operators.vectors import combine_columns
+
 # A new alpha or beta this small relative to the largest so far (an estimate of ||A||) is
 # rounding noise: the Krylov space is invariant and the bidiagonal is final.
 BREAKDOWN_TOLERANCE = 1e-13
@@ -131,17 +133,7 @@ class GolubKahan:
 
     def combine_v(self, y, out=None):
         """V_k y as a domain Vec (``out`` if given)."""
-        y = np.asarray(y, dtype=float)
-        if y.shape != (self.k,):
-            raise ValueError(f"y: needs {self.k} coefficients (one per column of V_k), "
-                             f"got shape {y.shape}")
-        if out is None:
-            out = self._v.duplicate()
-        if self.k == 0:
-            out.zeroEntries()
-            return out
-        self.right_basis.multVec(1.0, 0.0, out, y)
-        return out
+        return combine_columns(self.right_basis, y, out, name="y")
 
     def _orthogonalise(self, basis, columns: int, vec) -> float:
         """Project ``vec`` off the first ``columns`` columns (if reorthogonalising); its norm."""

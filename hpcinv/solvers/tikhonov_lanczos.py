@@ -16,14 +16,14 @@ def lanczos_method(solver, reduction, state, control) -> str | None:
     # (k axpys, plus L_A^+ for a general L); without a truth only the last one is formed.
     track_error = control.truth is not None
 
-    def on_step(gk, row):
+    def on_step(gk, row, bounds):
         k, lam_upper, lam_lower, gap = row
         state.iteration = k
         residual = gk.start_norm
         if lam_upper is not None:
             # ||A x - b|| of the hybrid solution is the bidiagonalisation's residual
             # (Theorem 1), no product with A needed.
-            residual = _projected_residual_norm(gk, lam_upper)
+            residual = bounds.galerkin_norms(lam_upper)[1]
             if track_error:
                 reduction.solution(hybrid_tikhonov(gk, lam_upper), x)
         stop = control.record(state, residual, x,
@@ -50,8 +50,3 @@ def lanczos_method(solver, reduction, state, control) -> str | None:
         reduction.solution(choice.solution, x)
     return None
 
-
-def _projected_residual_norm(gk, lam: float) -> float:
-    from .quadrature import TikhonovBounds
-
-    return TikhonovBounds(gk.bidiagonal(), gk.start_norm, gk.invariant).galerkin_norms(lam)[1]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
 
 from ..operators.base import is_matrix_free
+from ..operators.vectors import dots
 from ..runtime.errors import InputError
 from .gsvd import gsvd
 from .paramchoice import SpectralModel
@@ -76,10 +76,12 @@ class Reduction:
         return dataclasses.replace(svd.model(self.data), unfiltered=self.fixed)
 
     def solution(self, y, x) -> None:
+        """x = L_A^+ y + x_N (x_N computed once, in the constructor)."""
         if self.transform is None:
             y.copy(x)
         else:
-            self.transform.back_transform(y, self.problem.data).copy(x)
+            self.transform.pinv_mult(y, x)
+            x.axpy(1.0, self.x_null)
 
 
 def solve_tikhonov(solver, state, control) -> str:
@@ -130,13 +132,19 @@ def _record_choice(solver, lam, **extra) -> None:
                           "method": solver.values["method"], **extra})
 
 
-def _lsqr(solver, state) -> None:
+def _regularization(solver):
+    """The problem's L, or the identity for problems that name none."""
     from ..operators.regularization import regularization_operator
+
+    return solver.problem.regularization or regularization_operator(
+        solver.operator.comm, "identity", (solver.operator.shape[1],))
+
+
+def _lsqr(solver, state) -> None:
     from ..operators.stacked import tikhonov_lsqr
 
     problem, values = solver.problem, solver.values
-    L = problem.regularization or regularization_operator(
-        solver.operator.comm, "identity", (solver.operator.shape[1],))
+    L = _regularization(solver)
     x, iterations, converged = tikhonov_lsqr(problem.operator, L, problem.data,
                                              values["lambda"], rtol=values["rtol"],
                                              max_it=values["max_iterations"])
@@ -146,16 +154,13 @@ def _lsqr(solver, state) -> None:
 
 
 def _gsvd(solver, state) -> None:
-    from ..operators.regularization import regularization_operator
-
     problem = solver.problem
-    L = problem.regularization or regularization_operator(
-        solver.operator.comm, "identity", (solver.operator.shape[1],))
+    L = _regularization(solver)
     basis = L.null_space_basis() if hasattr(L, "null_space_basis") else []
     pair = gsvd(problem.operator, L, svd_type="lapack", null_basis=basis)
     b = problem.data
-    null_part = np.array([b.dot(u) for u in pair.null_U])
-    model = SpectralModel(pair.generalized_values(), np.array([b.dot(u) for u in pair.U]),
+    null_part = dots(b, pair.null_U)
+    model = SpectralModel(pair.generalized_values(), dots(b, pair.U),
                           b.norm() ** 2, problem.operator.shape[0],
                           unfiltered=len(pair.null_U),
                           unfiltered_norm2=float(null_part @ null_part))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..operators.vectors import combine_columns
 from .paramchoice import SpectralModel
 
 
@@ -34,14 +35,7 @@ class TruncatedSVD:
 
     def combine(self, coefficients, out=None):
         """V c as a domain Vec (into ``out`` when given)."""
-        coefficients = np.asarray(coefficients, dtype=float)
-        if coefficients.shape != (self.rank,):
-            raise ValueError(f"coefficients must have length rank={self.rank}, "
-                             f"got shape {coefficients.shape}")
-        if out is None:
-            out = self.V.createVec()
-        self.V.multVec(1.0, 0.0, out, coefficients)
-        return out
+        return combine_columns(self.V, coefficients, out)
 
     def tikhonov(self, b, lam: float, out=None):
         """x_lambda = sum_i s_i / (s_i^2 + lambda) (u_i^T b) v_i; a zero singular value

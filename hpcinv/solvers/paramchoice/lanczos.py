@@ -179,8 +179,9 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
     (default min(m, n)) or an invariant Krylov space.  ``trace`` picks GCV's trace estimate;
     the Hutchinson probes draw from ``seed``.  ``unfiltered`` directions outside the
     operator are fitted exactly whatever lambda (N(L) of a standard-form transformation) and
-    leave GCV's trace.  ``on_step(gk, row)`` is called after every step with its history row;
-    a true return value stops the choice there (unconverged)."""
+    leave GCV's trace.  ``on_step(gk, row, bounds)`` is called after every step with its history
+    row and the step's ``TikhonovBounds``; a true return value stops the choice there
+    (unconverged)."""
     max_steps = _validate(operator, rule, epsilon, noise_norm, tau, trace, hutchinson_vectors,
                           max_steps, bounds)
     rows = operator.shape[0]
@@ -221,7 +222,7 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
         previous = current
         if lam_lower is not None and abs(lam_upper - lam_lower) < epsilon * lam_upper:
             converged = True
-        stop = on_step(gk, history[-1]) if on_step is not None else False
+        stop = on_step(gk, history[-1], current.data) if on_step is not None else False
         if converged or stop:
             break
     matvecs = gk.matvecs + sum(probe.matvecs for probe in probes)
