@@ -105,8 +105,11 @@ def test_discrepancy_bounds_bracket_the_exact_lambda(name, noise):
     choice = lanczos_choice(operator, b, "dp", epsilon=1e-6, noise_norm=noise_norm)
     brackets = [(low, high) for _, low, high, _ in choice.history if high is not None]
     assert brackets and brackets[-1][1] - brackets[-1][0] < 1e-6 * exact
+    # Each root is found to 1e-12 in log lambda, but where the residual is flat in lambda
+    # rounding in the functionals moves it further: 7.7e-10 was seen on one CPU (another
+    # OpenBLAS kernel), so the bracket is checked to 1e-8.
     for low, high in brackets:
-        assert low * (1 - 1e-10) <= exact <= high * (1 + 1e-10)
+        assert low * (1 - 1e-8) <= exact <= high * (1 + 1e-8)
 
 
 @pytest.mark.mpi

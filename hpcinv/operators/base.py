@@ -1,9 +1,23 @@
 """Distributed linear operators over PETSc Vecs, and the shell-Mat adapter for KSP/TAO/SLEPc."""
 from __future__ import annotations
 
+import atexit
 import weakref
 
 MATRIX_FREE_TYPES = ("python", "shell")
+
+# Operators whose shell Mat exists.  A shell Mat still alive when the interpreter tears
+# down its modules (an operator at a driver script's top level) is destroyed out of order
+# with its Python context and crashes with SEGV; destroying them first, at exit, avoids it.
+_WITH_SHELL: "weakref.WeakSet[Operator]" = weakref.WeakSet()
+
+
+@atexit.register
+def _destroy_shells() -> None:
+    for operator in list(_WITH_SHELL):
+        shell = operator.__dict__.pop("_shell", None)
+        if shell is not None:
+            shell.destroy()
 
 
 def is_matrix_free(operator) -> bool:
@@ -46,6 +60,7 @@ class Operator:
                                              context=_ShellContext(self), comm=self.comm)
             shell.setUp()
             self._shell = shell
+            _WITH_SHELL.add(self)
         return self._shell
 
 

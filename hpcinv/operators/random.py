@@ -13,9 +13,18 @@ CHUNK = 1 << 16
 
 def normal_slice(seed: int, start: int, stop: int) -> np.ndarray:
     """Entries [start, stop) of the standard-normal sequence number ``seed``."""
+    return _slice(seed, start, stop, "standard_normal")
+
+
+def uniform_slice(seed: int, start: int, stop: int) -> np.ndarray:
+    """Entries [start, stop) of the uniform [0, 1) sequence number ``seed``."""
+    return _slice(seed, start, stop, "random")
+
+
+def _slice(seed: int, start: int, stop: int, distribution: str) -> np.ndarray:
     out = np.empty(stop - start)
     for block in range(start // CHUNK, (stop - 1) // CHUNK + 1 if stop > start else 0):
-        draws = np.random.default_rng([seed, block]).standard_normal(CHUNK)
+        draws = getattr(np.random.default_rng([seed, block]), distribution)(CHUNK)
         lo, hi = max(start, block * CHUNK), min(stop, (block + 1) * CHUNK)
         out[lo - start:hi - start] = draws[lo - block * CHUNK:hi - block * CHUNK]
     return out

@@ -21,6 +21,18 @@ def norms(vecs) -> list[float]:
     return [vec.normEnd(PETSc.NormType.NORM_2) for vec in vecs]
 
 
+def column_basis(template, columns: int):
+    """A SLEPc BV of ``columns`` columns laid out like the Vec ``template`` (contiguous
+    storage unless -bv_type says otherwise)."""
+    from ..runtime.petsc_env import initialize_slepc
+
+    SLEPc = initialize_slepc()
+    bv = SLEPc.BV().create(comm=template.getComm())
+    bv.setSizesFromVec(template, columns)
+    bv.setFromOptions()
+    return bv
+
+
 def combine_columns(basis, coefficients, out=None, name: str = "coefficients"):
     """basis @ coefficients for a SLEPc BV of distributed columns, into ``out`` (a new Vec
     of the basis's layout when None); ``name`` is the argument an error names."""

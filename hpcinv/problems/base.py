@@ -24,6 +24,11 @@ class Problem:
                                      # before noise, when known
     regularization: object = None    # Operator L of general-form Tikhonov min ||Ax-b||^2 +
                                      # lambda ||Lx||^2, when the problem names one
+    reference_operator: object = None    # Operator whose leading eigenvectors make a recycle
+                                         # space (e.g. the aberration-free telescope's blur)
+    auxiliary_operators: list = field(default_factory=list)  # cheaper operators related to
+                                         # this one, whose iterates on the data make a
+                                         # recycle space (e.g. narrower blurs)
 
     def derived(self, solution) -> dict:
         """Application products of a solution (maps, moments); none for plain problems."""

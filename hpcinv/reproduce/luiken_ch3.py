@@ -23,8 +23,6 @@ standard deviation of |lambda - lambda*| / lambda* and the mean reduced dimensio
 from __future__ import annotations
 
 import json
-import math
-import sys
 
 import numpy as np
 
@@ -217,6 +215,7 @@ def run(args) -> int:
     from ..runtime import petsc_env
     from ..runtime.errors import EXIT_OK, InputError
     from ..runtime.mpi import report_and_exit
+    from . import json_safe, rank0_progress
 
     names = _parse_problems(args.problems)
     epsilons = _parse_epsilons(args.epsilons)
@@ -224,9 +223,7 @@ def run(args) -> int:
         raise InputError(("--realisations", "must be >= 1"))
     comm = petsc_env.initialize().COMM_WORLD
 
-    def say(message):
-        if comm.rank == 0 and not args.quiet:
-            print(f"hpcinv: {message}", file=sys.stderr, flush=True)
+    say = rank0_progress(comm, args.quiet)
 
     try:
         rows = []
@@ -239,7 +236,7 @@ def run(args) -> int:
             print(json.dumps({"ranks": comm.size, "realisations": args.realisations,
                               "gravity_noise": args.gravity_noise,
                               "tomography_noise": args.tomography_noise, "trace": args.trace,
-                              "rows": [_json_safe(row) for row in rows]}, indent=1))
+                              "rows": [json_safe(row) for row in rows]}, indent=1))
         else:
             print(f"Luiken ch. 3: relative error of lambda against the exact functional's, "
                   f"{args.realisations} noise realisations, {comm.size} rank(s); gravity "
@@ -248,7 +245,3 @@ def run(args) -> int:
             print(table(rows))
     return EXIT_OK
 
-
-def _json_safe(row: dict) -> dict:
-    return {key: (None if isinstance(value, float) and not math.isfinite(value) else value)
-            for key, value in row.items()}

@@ -12,23 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..operators.vectors import combine_columns
+from ..operators.vectors import column_basis, combine_columns
 
 # A new alpha or beta this small relative to the largest so far (an estimate of ||A||) is
 # rounding noise: the Krylov space is invariant and the bidiagonal is final.
 BREAKDOWN_TOLERANCE = 1e-13
 
 _INITIAL_COLUMNS = 16
-
-
-def _basis(template, columns: int):
-    from ..runtime.petsc_env import initialize_slepc
-
-    SLEPc = initialize_slepc()
-    bv = SLEPc.BV().create(comm=template.getComm())
-    bv.setSizesFromVec(template, columns)
-    bv.setFromOptions()
-    return bv
 
 
 class GolubKahan:
@@ -53,8 +43,8 @@ class GolubKahan:
         if self.start_norm == 0:
             raise ValueError("start: the starting vector b is zero")
         self._u.scale(1.0 / self.start_norm)
-        self._left = _basis(self._u, _INITIAL_COLUMNS)
-        self._right = _basis(self._v, _INITIAL_COLUMNS)
+        self._left = column_basis(self._u, _INITIAL_COLUMNS)
+        self._right = column_basis(self._v, _INITIAL_COLUMNS)
         self._left.insertVec(0, self._u)
         self._left_columns = 1
         self._alphas: list[float] = []

@@ -1,0 +1,219 @@
+"""Imaging operators and problems of subspace recycling: the slab-distributed convolutions
+against dense references, their adjoint tests, the Gaussian-blur and AO problems, and the
+recycle sources that name them.  Every mpi test runs on 1 and on 2 ranks against the same
+rank-independent numpy references, so passing on both means the two agree."""
+import numpy as np
+import pytest
+import scipy.ndimage
+
+from hpcinv.runtime.petsc_env import initialize
+
+PETSc = initialize()
+
+from hpcinv.jobspec import parse_spec  # noqa: E402
+from hpcinv.operators.convolution import (PeriodicConvolution,  # noqa: E402
+                                          ReflectiveConvolution)
+from hpcinv.operators.dottest import dot_test  # noqa: E402
+from hpcinv.problems.imaging import ao_problem, gaussian_blur_problem  # noqa: E402
+from hpcinv.problems.imaging.images import geometric_pattern  # noqa: E402
+from hpcinv.problems.imaging.psf import (annular_aperture, aperture_psf,  # noqa: E402
+                                         gaussian_psf)
+from hpcinv.runtime.errors import InputError  # noqa: E402
+from hpcinv.solvers import IterationControl  # noqa: E402
+from hpcinv.solvers.augmented import augmented_steepest_descent  # noqa: E402
+from hpcinv.solvers.recycle_builders import fourier_eigenvectors  # noqa: E402
+from hpcinv.solvers.recycle_space import RecycleSpace  # noqa: E402
+from tests.helpers import build_job, gather  # noqa: E402
+
+COMM = PETSc.COMM_WORLD
+
+
+def _image_vec(operator, image):
+    x, _ = operator.create_vecs()
+    start, stop = x.getOwnershipRange()
+    x.getArray()[:] = image.ravel()[start:stop]
+    return x
+
+
+def _apply(operator, image, transpose=False):
+    x = _image_vec(operator, image)
+    y = x.duplicate()
+    (operator.mult_transpose if transpose else operator.mult)(x, y)
+    return gather(y).reshape(image.shape)
+
+
+@pytest.mark.mpi
+def test_periodic_convolution_is_circular_convolution_and_its_adjoint_correlation():
+    rng = np.random.default_rng(3)
+    shape, center = (9, 8), (4, 3)
+    psf, image = rng.random(shape), rng.standard_normal(shape)
+    operator = PeriodicConvolution(COMM, psf, center)
+    expected = np.zeros(shape)
+    for p in range(shape[0]):
+        for q in range(shape[1]):
+            expected += image[p, q] * np.roll(psf, (p - center[0], q - center[1]), axis=(0, 1))
+    assert np.allclose(_apply(operator, image), expected, atol=1e-12)
+    dense = np.column_stack([_apply(operator, e.reshape(shape)).ravel()
+                             for e in np.eye(psf.size)])
+    assert np.allclose(_apply(operator, image, transpose=True).ravel(),
+                       dense.T @ image.ravel(), atol=1e-12)
+    assert dot_test(operator) < 1e-13
+    # The eigenvalues are the DFT of the first column: Fourier modes are eigenvectors.
+    assert np.allclose(np.sort(np.abs(np.linalg.eigvals(dense))),
+                       np.sort(np.abs(operator.full_spectrum().ravel())), atol=1e-10)
+
+
+@pytest.mark.mpi
+def test_reflective_convolution_matches_scipy_reflect_mode_and_is_symmetric():
+    rng = np.random.default_rng(4)
+    image = rng.standard_normal((12, 10))
+    psf, center = gaussian_psf((7, 7), 1.3)
+    operator = ReflectiveConvolution(COMM, psf, center, image.shape)
+    expected = scipy.ndimage.convolve(image, psf, mode="reflect")
+    assert np.allclose(_apply(operator, image), expected, atol=1e-12)
+    assert np.allclose(_apply(operator, image, transpose=True), expected, atol=1e-12)
+    assert dot_test(operator) < 1e-13
+
+
+def test_reflective_convolution_refuses_an_asymmetric_psf():
+    psf = np.zeros((5, 5))
+    psf[2, 2], psf[2, 3] = 0.7, 0.3
+    with pytest.raises(ValueError, match="symmetric about its centre"):
+        ReflectiveConvolution(COMM, psf, (2, 2), (8, 8))
+    with pytest.raises(ValueError, match="center"):
+        PeriodicConvolution(COMM, np.ones((4, 4)), (4, 0))
+
+
+def test_psfs_follow_their_definitions():
+    psf, center = gaussian_psf((9, 9), 2.0)
+    assert center == (4, 4) and psf.sum() == pytest.approx(1.0)
+    assert psf[4, 6] / psf[4, 4] == pytest.approx(np.exp(-0.5))
+    pupil = annular_aperture(33, 16, 0.25)
+    assert pupil[16, 16] == 0 and pupil[16, 16 + 6] == 1 and pupil[16, 16 + 9] == 0
+    psf0 = aperture_psf(pupil)
+    # A real, centrosymmetric aperture gives a centrosymmetric PSF peaked at the centre.
+    assert np.unravel_index(psf0.argmax(), psf0.shape) == (16, 16)
+    assert np.allclose(psf0, psf0[::-1, ::-1])
+
+
+@pytest.mark.mpi
+def test_gaussian_blur_data_with_and_without_the_inverse_crime():
+    crime = gaussian_blur_problem(COMM, n=32, sigma=2.0, inverse_crime=True, noise_level=0.02)
+    honest = gaussian_blur_problem(COMM, n=32, sigma=2.0, inverse_crime=False, noise_level=0.02)
+    model = crime.noise_free_data.duplicate()
+    crime.operator.mult(crime.truth, model)
+    assert np.allclose(gather(model), gather(crime.noise_free_data), atol=1e-12)
+    honest.operator.mult(honest.truth, model)
+    mismatch = np.linalg.norm(gather(model) - gather(honest.noise_free_data))
+    # The padded scene differs from the reflected one only near the border.
+    assert 1e-3 < mismatch / honest.noise_free_data.norm() < 0.2
+    assert crime.noise_norm == pytest.approx(0.02 * crime.noise_free_data.norm(), rel=1e-12)
+    noise = gather(crime.data) - gather(crime.noise_free_data)
+    assert np.linalg.norm(noise) == pytest.approx(crime.noise_norm, rel=1e-10)
+    assert len(crime.auxiliary_operators) == 5
+    assert all(dot_test(op) < 1e-13 for op in crime.auxiliary_operators)
+    # The same numbers as a serial computation of the padded blur.
+    scene = geometric_pattern(np.arange(-8, 40), np.arange(-8, 40), 32)
+    kernel, _ = gaussian_psf((48, 48), 2.0)
+    padded = np.real(np.fft.ifft2(np.fft.fft2(scene) * np.fft.fft2(np.fft.ifftshift(kernel))))
+    assert np.allclose(gather(honest.noise_free_data).reshape(32, 32), padded[8:40, 8:40],
+                       atol=1e-12)
+
+
+@pytest.mark.mpi
+def test_ao_problem_and_fourier_modes_of_psf0_are_an_invariant_subspace():
+    problem = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
+    assert 0 < problem.attributes["strehl"] < 1
+    assert dot_test(problem.operator) < 1e-13
+    noise = gather(problem.data) - gather(problem.noise_free_data)
+    assert noise.min() >= 0 and np.linalg.norm(noise) == pytest.approx(problem.noise_norm)
+    reference = problem.reference_operator
+    template, _ = problem.operator.create_vecs()
+    modes = fourier_eigenvectors(reference.image_shape, 9, reference.full_spectrum(),
+                                 template=template)
+    # Every Fourier mode is invariant under T^T T of the turbulent PSF (condition (47)).
+    for mode in modes:
+        forward, back = problem.data.duplicate(), mode.duplicate()
+        problem.operator.mult(mode, forward)
+        problem.operator.mult_transpose(forward, back)
+        ratio = back.dot(mode)
+        back.axpy(-ratio, mode)
+        assert back.norm() < 1e-10 * max(ratio, 1e-300) + 1e-13
+    # Augmenting by them fits the data faster (the limit is tested in test_augmented_mpi).
+    space = RecycleSpace(problem.operator, modes)
+    assert space.k == 9 and space.dropped == 0
+    plain = augmented_steepest_descent(problem.operator, problem.data, None, tau=1.0,
+                                       max_iterations=50, stop_at_discrepancy=False)
+    augmented = augmented_steepest_descent(problem.operator, problem.data, space, tau=1.0,
+                                           max_iterations=50, stop_at_discrepancy=False)
+    assert augmented.history["residual_norm"][-1] < plain.history["residual_norm"][-1]
+
+
+def test_ao_problem_checks_its_arguments():
+    with pytest.raises(ValueError, match="pupil_pixels"):
+        ao_problem(COMM, n=33, pupil_pixels=40)
+    with pytest.raises(ValueError, match="noise"):
+        ao_problem(COMM, n=33, pupil_pixels=8, noise="poisson")
+
+
+JOB = """
+[problem]
+kind = "{problem}"
+{problem_extra}
+[solver]
+kind = "augmented-sd"
+max_iterations = 300
+{solver_extra}
+[output]
+path = "unused.h5"
+"""
+
+AO = 'n = 33\nstars = 12\npupil_pixels = 12\nexposures = 4'
+BLUR = 'n = 32\nsigma = 2.0\nnoise_level = 0.02'
+
+
+def _solve(problem_kind, problem_extra, solver_extra):
+    _, problem, solver = build_job(COMM, JOB.format(problem=problem_kind,
+                                                    problem_extra=problem_extra,
+                                                    solver_extra=solver_extra))
+    state = solver.initial_state()
+    control = IterationControl(COMM, truth=problem.truth, data_norm=problem.data.norm(),
+                               target=solver.target, max_iterations=solver.max_iterations)
+    reason = solver.solve(state, control)
+    return problem, solver, state, reason
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("eigen_solver", ["fourier", "slepc"])
+def test_reference_eigen_recycling_reaches_the_discrepancy_principle_sooner(eigen_solver):
+    extra = f'recycle = "reference-eigen"\nrecycle_k = 10\neigen_solver = "{eigen_solver}"'
+    _, solver, state, reason = _solve("ao-deconvolution", AO, extra)
+    _, _, plain, plain_reason = _solve("ao-deconvolution", AO, "")
+    assert reason == plain_reason == "discrepancy"
+    assert 8 <= solver.space.k <= 10 and state.iteration < plain.iteration
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("data", ["clean", "noisy"])
+def test_sd_iterate_recycling_from_the_auxiliary_blurs(data):
+    extra = f'recycle = "sd-iterates"\nrecycle_data = "{data}"\ndrop_tolerance = 1e-3'
+    _, solver, state, reason = _solve("gaussian-blur", BLUR, extra)
+    assert reason == "discrepancy" and 1 <= solver.space.k <= 5
+    assert solver.space.k + solver.space.dropped == 5
+
+
+@pytest.mark.mpi
+def test_recycle_sources_the_problem_lacks_are_named():
+    with pytest.raises(InputError, match="solver.recycle"):
+        _solve("gaussian-blur", BLUR, 'recycle = "reference-eigen"\nrecycle_k = 3')
+    with pytest.raises(InputError, match="solver.recycle"):
+        _solve("ao-deconvolution", AO, 'recycle = "sd-iterates"')
+
+
+def test_imaging_problem_parameters_are_checked():
+    with pytest.raises(InputError, match="problem.boundary"):
+        parse_spec(JOB.format(problem="gaussian-blur", problem_extra='boundary = "zero"',
+                              solver_extra=""))
+    with pytest.raises(InputError, match=r"problem.auxiliary_sigmas\[1\]"):
+        parse_spec(JOB.format(problem="gaussian-blur", problem_extra="auxiliary_sigmas = [1, 0]",
+                              solver_extra=""))
