@@ -7,8 +7,10 @@ recycle space, on 1 and 2 ranks.  Prints JSON.
 Problems: ``ao`` is the 257^2 AO deconvolution (periodic FFT convolution; 257 is prime, so
 each product is FFTW's slower prime-size path), ``blur`` the 500^2 Gaussian blur with
 reflective boundaries (DCT).  Recycle spaces: for ``ao`` the k leading eigenvectors of the
-PSF_0 operator both as exact Fourier modes and by SLEPc EPS (complex pairs dropped, like the
-paper's ``eigs``); for ``blur`` the k leading eigenvectors of T^T T by SLEPc.
+PSF_0 operator as exact Fourier modes applied in the spectrum (``fourier-spectral``; only
+for a k that takes whole cosine-sine pairs), as the same modes stored as vectors
+(``fourier``) and by SLEPc EPS (complex pairs dropped, like the paper's ``eigs``); for
+``blur`` the k leading eigenvectors of T^T T by SLEPc.
 ``build_seconds`` is the eigenvectors plus the thin QR T U = C R; ``seconds_per_iteration``
 is the least of --repeats runs of --iterations steps (no truth, no residual check: the
 method's own cost), and ``ratio`` divides it by plain SD's.
@@ -36,8 +38,10 @@ def _worker(args) -> None:
     from hpcinv.operators.normal import NormalOperator
     from hpcinv.problems.imaging import ao_problem, gaussian_blur_problem
     from hpcinv.solvers.augmented import augmented_steepest_descent
-    from hpcinv.solvers.recycle_builders import eigenvectors, fourier_eigenvectors
+    from hpcinv.solvers.recycle_builders import (eigenvectors, fourier_eigenvectors,
+                                                 fourier_mode_frequencies)
     from hpcinv.solvers.recycle_space import RecycleSpace
+    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
 
     comm = PETSc.COMM_WORLD
     rows = []
@@ -58,13 +62,20 @@ def _worker(args) -> None:
         rows.append({"problem": name, "n": problem.grid_shape[0], "ranks": comm.size, "k": 0,
                      "source": "none", "build_seconds": 0.0, "seconds_per_iteration": plain,
                      "ratio": 1.0})
-        sources = ["fourier", "slepc"] if name == "ao" else ["slepc"]
+        sources = ["fourier-spectral", "fourier", "slepc"] if name == "ao" else ["slepc"]
         for k in args.ks:
             for source in sources:
                 comm.barrier()
                 started = time.perf_counter()
-                if source == "fourier":
-                    reference = problem.reference_operator
+                reference = problem.reference_operator
+                if source == "fourier-spectral":
+                    frequencies = fourier_mode_frequencies(reference.image_shape, k,
+                                                           reference.full_spectrum())
+                    if frequencies is None:
+                        continue            # k splits a cosine-sine pair
+                    space = FourierRecycleSpace(problem.operator, frequencies)
+                    vectors = None
+                elif source == "fourier":
                     template, _ = problem.operator.create_vecs()
                     vectors = fourier_eigenvectors(reference.image_shape, k,
                                                    reference.full_spectrum(), template=template)
@@ -72,7 +83,8 @@ def _worker(args) -> None:
                     vectors = eigenvectors(problem.reference_operator, k, complex_pairs="drop")
                 else:
                     vectors = eigenvectors(NormalOperator(problem.operator), k, symmetric=True)
-                space = RecycleSpace(problem.operator, vectors)
+                if vectors is not None:
+                    space = RecycleSpace(problem.operator, vectors)
                 build = time.perf_counter() - started
                 seconds = per_iteration(problem, space)
                 rows.append({"problem": name, "n": problem.grid_shape[0], "ranks": comm.size,

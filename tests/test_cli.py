@@ -46,9 +46,20 @@ def test_sequence_frames_chain_through_result_files(tmp_path):
         assert result.returncode == 0, result.stderr
         iterations[frame] = read_summary(tmp_path / f"ao-sequence-frame{frame}.h5")["iterations"]
     assert iterations[1] < iterations[0]
+    # The same frame warm-started from frame 0's solution instead.
+    warm = (ROOT / "jobs/ao-sequence-frame1.toml").read_text().replace(
+        'recycle = "results"\nrecycle_results = ["ao-sequence-frame0.h5"]',
+        'warm_start = "ao-sequence-frame0.h5"').replace("frame1.h5", "warm1.h5")
+    assert "warm_start" in warm
+    (tmp_path / "warm1.toml").write_text(warm)
+    result = hpcinv(["run", "warm1.toml", "--quiet"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert read_summary(tmp_path / "ao-sequence-warm1.h5")["iterations"] < iterations[0]
     (tmp_path / "ao-sequence-frame0.h5").unlink()
     result = hpcinv(["run", ROOT / "jobs/ao-sequence-frame1.toml", "--quiet"], cwd=tmp_path)
     assert result.returncode != 0 and "solver.recycle_results[0]" in result.stderr
+    result = hpcinv(["run", "warm1.toml", "--quiet"], cwd=tmp_path)
+    assert result.returncode != 0 and "solver.warm_start" in result.stderr
 
 
 def test_inspect_shows_the_run(tmp_path):

@@ -149,6 +149,91 @@ def test_ao_problem_and_fourier_modes_of_psf0_are_an_invariant_subspace():
     assert augmented.history["residual_norm"][-1] < plain.history["residual_norm"][-1]
 
 
+@pytest.mark.mpi
+def test_every_builder_gives_an_orthonormal_c_with_t_u_equal_c():
+    from hpcinv.solvers.recycle_builders import SlidingWindow, eigenvectors, sd_iterates
+
+    blur = gaussian_blur_problem(COMM, n=24, sigma=1.5, noise_level=0.02)
+    ao = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
+    reference = ao.reference_operator
+    template, _ = ao.operator.create_vecs()
+    window = SlidingWindow(3)
+    for frame in range(3):
+        window.push(ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4,
+                               frame=frame).noise_free_data)
+    cases = {
+        "sd-iterates": (blur.operator, sd_iterates(blur.auxiliary_operators, blur.data, 2,
+                                                   all_iterates=True)),
+        "fourier": (ao.operator, fourier_eigenvectors(reference.image_shape, 8,
+                                                      reference.full_spectrum(),
+                                                      template=template)),
+        "slepc": (ao.operator, eigenvectors(reference, 8, complex_pairs="drop")),
+        "window": (ao.operator, window.vectors()),
+    }
+    for name, (operator, vectors) in cases.items():
+        space = RecycleSpace(operator, vectors, drop_tolerance=1e-8)
+        assert space.k >= 1 and space.k + space.dropped == len(vectors), name
+        C = np.column_stack([gather(c) for c in space.C])
+        assert np.allclose(C.T @ C, np.eye(space.k), atol=1e-10), name
+        for u, c in zip(space.U, space.C):
+            product = c.duplicate()
+            operator.mult(u, product)
+            assert np.allclose(gather(product), gather(c), atol=1e-10), name
+
+
+@pytest.mark.mpi
+def test_projected_and_normal_operators_pass_the_adjoint_test():
+    from hpcinv.operators.normal import NormalOperator
+    from hpcinv.solvers.augmented import ProjectedOperator
+
+    ao = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
+    template, _ = ao.operator.create_vecs()
+    modes = fourier_eigenvectors((33, 33), 5, template=template)
+    projected = ProjectedOperator(ao.operator, RecycleSpace(ao.operator, modes))
+    assert dot_test(projected, seed=3) < 1e-13
+    assert dot_test(NormalOperator(ao.operator), seed=4) < 1e-13
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("k", [1, 9])
+def test_fourier_space_in_the_spectrum_gives_the_iterates_of_the_vector_form(k):
+    """Whole Fourier modes applied as a spectral mask: the same iterates as the generic
+    RecycleSpace of the same modes, Lemma 6.1 holding, at no vector projection per step."""
+    from hpcinv.solvers.recycle_builders import fourier_mode_frequencies
+    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
+
+    problem = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
+    reference = problem.reference_operator
+    spectrum = reference.full_spectrum()
+    frequencies = fourier_mode_frequencies((33, 33), k, spectrum)
+    template, _ = problem.operator.create_vecs()
+    vectors = RecycleSpace(problem.operator, fourier_eigenvectors((33, 33), k, spectrum,
+                                                                   template=template))
+    spectral = FourierRecycleSpace(problem.operator, frequencies)
+    assert spectral.k == vectors.k == k and spectral.step_parts()[1].k == 0
+    runs = [augmented_steepest_descent(problem.operator, problem.data, space, tau=1.0,
+                                       max_iterations=80, stop_at_discrepancy=False,
+                                       check_residual_every=20) for space in (vectors, spectral)]
+    assert np.allclose(runs[0].history["residual_norm"], runs[1].history["residual_norm"],
+                       rtol=1e-10)
+    assert np.allclose(gather(runs[0].x), gather(runs[1].x), rtol=1e-9, atol=1e-9)
+    assert len(runs[1].residual_checks) == 4
+    # A k that keeps a cosine without its sine has no spectral form.
+    assert fourier_mode_frequencies((33, 33), 2, spectrum) is None
+
+
+@pytest.mark.mpi
+def test_the_kind_takes_the_spectral_form_where_it_applies():
+    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
+
+    extra = 'recycle = "reference-eigen"\nrecycle_k = {k}\neigen_solver = "fourier"'
+    _, solver, state, reason = _solve("ao-deconvolution", AO, extra.format(k=9))
+    assert isinstance(solver.space, FourierRecycleSpace) and reason == "discrepancy"
+    _, generic, generic_state, _ = _solve("ao-deconvolution", AO, extra.format(k=10))
+    assert isinstance(generic.space, RecycleSpace) and generic.space.k == 10
+    assert state.iteration > 0 and generic_state.iteration > 0
+
+
 def test_ao_problem_checks_its_arguments():
     with pytest.raises(ValueError, match="pupil_pixels"):
         ao_problem(COMM, n=33, pupil_pixels=40)

@@ -19,6 +19,8 @@ between is written here.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .base import Operator
@@ -99,6 +101,37 @@ class PeriodicConvolution(_SlabConvolution):
         """All n0 x n1 eigenvalues (the DFT of the PSF's first column), on every rank, in
         the order of ``numpy.fft.fft2``: the exact eigenbasis is the Fourier modes."""
         return np.fft.fft2(self._column)
+
+    def mode_mask(self, frequencies) -> np.ndarray:
+        """True at this rank's coefficients of the real FFT that belong to the full-grid
+        frequencies (f0, f1) listed, a set closed under f -> -f (the real FFT keeps only
+        f1 <= n1 // 2; the others are the conjugates of kept ones)."""
+        n0, n1 = self.image_shape
+        rows, cols = self.transform.local_slice(True)
+        mask = np.zeros(self.transform.shape(True), dtype=bool)
+        for f0, f1 in frequencies:
+            if f1 > n1 // 2:
+                f0, f1 = (-f0) % n0, (-f1) % n1
+            if rows.start <= f0 < rows.stop and cols.start <= f1 < cols.stop:
+                mask[f0 - rows.start, f1 - cols.start] = True
+        return mask
+
+    def without_modes(self, mask: np.ndarray) -> "PeriodicConvolution":
+        """(I - Q) T = T (I - P) for Q = P the projector onto the masked Fourier modes: this
+        operator with its eigenvalues there set to 0 (sharing the transform)."""
+        masked = copy.copy(self)
+        masked._shell = None
+        masked._eigenvalues = np.where(mask, 0.0, self._eigenvalues)
+        return masked
+
+    def project_modes(self, vec, out, mask: np.ndarray, inverse: bool = False) -> None:
+        """out = Q vec, the masked Fourier modes of vec, or with ``inverse`` T^+ Q vec (the
+        masked modes divided by their eigenvalues, which must not be 0 there)."""
+        spectrum = self._forward(vec)
+        if inverse:
+            spectrum[mask] /= self._eigenvalues[mask]
+        spectrum[~mask] = 0.0
+        self._backward(spectrum, out, scale=None)
 
     def mult(self, x, y) -> None:
         spectrum = self._forward(x)

@@ -10,10 +10,12 @@ the last iteration allowed, i.e. the minimum was not reached):
   without the inverse crime, recycle vectors = 2 SD iterates of each narrower blur (sigma'
   0.5 .. 1.5) on the noise-free ("clean") or the noisy data;
 * ``ao`` (§7.3): the 257^2 star field behind the AO-corrected PSF, 10% uniform noise, recycle
-  space = the k leading eigenvectors of the diffraction-limited PSF_0 operator;
+  space = the k leading eigenvectors of the diffraction-limited PSF_0 operator (Fourier modes
+  applied in the spectrum when k takes whole modes, ``spectral`` true; the same iterates);
 * ``sequence`` (§7.2's closed loop, on the deconvolution problem): frames of a frozen-flow
-  PSF sequence, each solved to the discrepancy principle by SD warm-started from the previous
-  frame's solution, or by augmented SD recycling the previous ``--window`` solutions.
+  PSF sequence with their own 1% Gaussian noise, each solved to the discrepancy principle by
+  SD warm-started from the previous frame's solution, or by augmented SD (from zero)
+  recycling the previous ``--window`` solutions.
 
 Every run is collective; rows are the same on any number of ranks up to rounding.
 """
@@ -39,20 +41,28 @@ def add_arguments(parser) -> None:
     parser.add_argument("--blur-drop-tolerance", type=float, default=1e-3,
                         help="drop a recycle vector keeping less than this fraction of ||T u|| "
                              "after orthogonalisation (1e-3)")
-    parser.add_argument("--blur-max-iterations", type=int, default=1000, help="(1000)")
+    parser.add_argument("--blur-max-iterations", type=int, default=4000, help="(4000)")
     parser.add_argument("--ao-n", type=int, default=257, help="AO image side (257)")
     parser.add_argument("--ao-pupil-pixels", type=int, default=64,
                         help="AO aperture diameter in pupil samples (64)")
+    parser.add_argument("--ao-noise", default="uniform", choices=("uniform", "gaussian"),
+                        help="AO noise at 10%%: uniform (MATLAB rand, the paper's; its mean "
+                             "is most of it) or gaussian (uniform)")
     parser.add_argument("--ks", default=KS, help=f"AO recycle dimensions ({KS})")
     parser.add_argument("--eigen-solver", default="fourier", choices=("fourier", "slepc"),
                         help="eigenvectors of PSF_0: exact Fourier modes or SLEPc EPS (fourier)")
     parser.add_argument("--ao-max-iterations", type=int, default=2000, help="(2000)")
-    parser.add_argument("--frames", type=int, default=6, help="sequence frames (6)")
+    parser.add_argument("--frames", type=int, default=8, help="sequence frames (8)")
     parser.add_argument("--frame-exposures", type=int, default=10,
                         help="sub-exposures per frame (10)")
+    parser.add_argument("--wind-pixels", type=int, default=4,
+                        help="frozen-flow shift per sub-exposure in pupil samples (4)")
+    parser.add_argument("--sequence-noise", type=float, default=0.01,
+                        help="sequence relative Gaussian noise (0.01; at the single problem's "
+                             "10%% every frame's previous solution already meets the DP)")
     parser.add_argument("--window", type=int, default=3,
                         help="previous solutions recycled per frame (3)")
-    parser.add_argument("--sequence-max-iterations", type=int, default=1000, help="(1000)")
+    parser.add_argument("--sequence-max-iterations", type=int, default=3000, help="(3000)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -72,6 +82,10 @@ def _parse(args) -> tuple[list[str], list[int]]:
         raise InputError(("--ks", "recycle dimensions must be >= 0"))
     if not args.tau >= 1.0:
         raise InputError(("--tau", f"must be >= 1, got {args.tau}"))
+    if not 0 <= args.sequence_noise <= 1:
+        raise InputError(("--sequence-noise", f"must be in [0, 1], got {args.sequence_noise}"))
+    if args.wind_pixels < 0:
+        raise InputError(("--wind-pixels", "must be >= 0"))
     for name in ("blur_n", "ao_n", "frames", "frame_exposures", "window", "blur_max_iterations",
                  "ao_max_iterations", "sequence_max_iterations"):
         if getattr(args, name) < 1:
@@ -135,33 +149,43 @@ def blur_rows(comm, args, say) -> list[dict]:
 
 def ao_rows(comm, args, ks, say) -> list[dict]:
     from ..problems.imaging import ao_problem
-    from ..solvers.recycle_builders import eigenvectors, fourier_eigenvectors
+    from ..solvers.recycle_builders import (eigenvectors, fourier_eigenvectors,
+                                            fourier_mode_frequencies)
     from ..solvers.recycle_space import RecycleSpace
+    from ..solvers.spectral_recycling import FourierRecycleSpace
 
-    problem = ao_problem(comm, n=args.ao_n, pupil_pixels=args.ao_pupil_pixels)
+    problem = ao_problem(comm, n=args.ao_n, pupil_pixels=args.ao_pupil_pixels,
+                         noise=args.ao_noise)
     reference = problem.reference_operator
     template, _ = problem.operator.create_vecs()
     rows = []
     for k in ks:
         started = time.perf_counter()
-        if k == 0:
-            vectors = []
+        frequencies = (fourier_mode_frequencies(reference.image_shape, k,
+                                                reference.full_spectrum())
+                       if k and args.eigen_solver == "fourier" else None)
+        if frequencies is not None:
+            space = FourierRecycleSpace(problem.operator, frequencies)
+        elif k == 0:
+            space = RecycleSpace(problem.operator, [])
         elif args.eigen_solver == "fourier":
-            vectors = fourier_eigenvectors(reference.image_shape, k, reference.full_spectrum(),
-                                           template=template)
+            space = RecycleSpace(problem.operator, fourier_eigenvectors(
+                reference.image_shape, k, reference.full_spectrum(), template=template))
         else:
-            vectors = eigenvectors(reference, k, complex_pairs="drop")
-        space = RecycleSpace(problem.operator, vectors)
+            space = RecycleSpace(problem.operator,
+                                 eigenvectors(reference, k, complex_pairs="drop"))
         setup = time.perf_counter() - started
         result, seconds = _solve(problem, space, args, args.ao_max_iterations, False)
         rows.append(_row("ao", "sd" if k == 0 else "augmented-sd", space.k, result, seconds,
-                         setup_seconds=round(setup, 3), strehl=problem.attributes["strehl"]))
+                         setup_seconds=round(setup, 3), strehl=problem.attributes["strehl"],
+                         spectral=frequencies is not None))
         say(f"ao k = {k}: DP at {rows[-1]['iterations_dp']}, least error at "
             f"{rows[-1]['iterations_best']}, {seconds:.1f} s")
     return rows
 
 
 def sequence_rows(comm, args, say) -> list[dict]:
+    """Frame 0 has nothing to reuse, so one SD run serves both methods there."""
     from ..problems.imaging import ao_problem
     from ..solvers.recycle_builders import SlidingWindow
     from ..solvers.recycle_space import RecycleSpace
@@ -171,15 +195,19 @@ def sequence_rows(comm, args, say) -> list[dict]:
     warm = None
     for frame in range(args.frames):
         problem = ao_problem(comm, n=args.ao_n, pupil_pixels=args.ao_pupil_pixels, frame=frame,
-                             exposures=args.frame_exposures)
+                             exposures=args.frame_exposures, wind_pixels=args.wind_pixels,
+                             noise="gaussian", noise_level=args.sequence_noise)
         result, seconds = _solve(problem, RecycleSpace(problem.operator, []), args,
                                  args.sequence_max_iterations, True, x0=warm)
         warm = result.x
         rows.append(_row("sequence", "warm-start", 0, result, seconds, frame=frame))
-        space = RecycleSpace(problem.operator, window.vectors())
-        result, seconds = _solve(problem, space, args, args.sequence_max_iterations, True)
+        recycled = 0
+        if frame:
+            space = RecycleSpace(problem.operator, window.vectors())
+            recycled = space.k
+            result, seconds = _solve(problem, space, args, args.sequence_max_iterations, True)
+        rows.append(_row("sequence", "recycle", recycled, result, seconds, frame=frame))
         window.push(result.x)
-        rows.append(_row("sequence", "recycle", space.k, result, seconds, frame=frame))
         say(f"sequence frame {frame}: warm start {rows[-2]['iterations_dp']}, recycling "
             f"{rows[-1]['iterations_dp']} iterations to the DP")
     return rows
@@ -192,10 +220,11 @@ def _number(value, form: str) -> str:
 def table(rows, args) -> str:
     titles = {"blur": f"blur (sec. 7.1): {args.blur_n}^2 Gaussian, sigma {args.blur_sigma:g}, "
                       f"reflective, noise {args.blur_noise:g}",
-              "ao": f"AO deconvolution (sec. 7.3): {args.ao_n}^2, k eigenvectors of PSF_0 "
-                    f"({args.eigen_solver})",
+              "ao": f"AO deconvolution (sec. 7.3): {args.ao_n}^2, 10% {args.ao_noise} noise, "
+                    f"k eigenvectors of PSF_0 ({args.eigen_solver})",
               "sequence": f"closed-loop sequence: {args.ao_n}^2, iterations per frame to the "
-                          f"DP, window {args.window}"}
+                          f"DP, window {args.window}, wind {args.wind_pixels} px, noise "
+                          f"{args.sequence_noise:g}"}
     lines = []
     for part in PARTS:
         mine = [row for row in rows if row["problem"] == part]

@@ -78,8 +78,7 @@ def residual_gaps(operator, data, space, x, r) -> tuple[float, float]:
     true.aypx(-1.0, data)
     true.axpy(-1.0, r)
     scale = data.norm() or 1.0
-    orthogonality = float(np.linalg.norm(space.coefficients(r)))
-    return true.norm() / scale, orthogonality / scale
+    return true.norm() / scale, space.range_norm(r) / scale
 
 
 def check_residual(operator, data, space, x, r, iteration: int) -> tuple[int, float, float]:
@@ -118,6 +117,9 @@ class _Recorder:
     def __init__(self, truth, target: float, stop_at_discrepancy: bool):
         self.truth = truth
         self.truth_norm = truth.norm() if truth is not None else 0.0
+        # One work Vec: a copy per iteration would pile up, since petsc4py 3.18 only queues
+        # freed Vecs for PETSc's collective garbage cleanup.
+        self._difference = truth.duplicate() if truth is not None else None
         self.target = target
         self.stop_at_discrepancy = stop_at_discrepancy
         self.rows = {"iteration": [], "residual_norm": [], "error": []}
@@ -127,9 +129,9 @@ class _Recorder:
         """Append a row; True when the discrepancy principle stops the iteration."""
         error = float("nan")
         if self.truth is not None and self.truth_norm > 0:
-            difference = x.copy()
-            difference.axpy(-1.0, self.truth)
-            error = difference.norm() / self.truth_norm
+            x.copy(self._difference)
+            self._difference.axpy(-1.0, self.truth)
+            error = self._difference.norm() / self.truth_norm
         self.rows["iteration"].append(iteration)
         self.rows["residual_norm"].append(residual)
         self.rows["error"].append(error)
@@ -167,16 +169,19 @@ def _descent(operator, data, space, x0, step, *, tau, noise_norm, max_iterations
     r0.aypx(-1.0, data)
     x, r = space.initial(start, r0)
     g, h = operator.create_vecs()
+    step_operator, projections = space.step_parts()
     recorder = _Recorder(truth, tau * noise_norm, stop_at_discrepancy)
     checks = []
     # x is needed at every step only for the error against a truth or the residual check.
-    deferred = np.zeros(space.k) if truth is None and not check_residual_every else None
+    deferred = (np.zeros(projections.k) if truth is None and not check_residual_every
+                else None)
     residual = r.norm()
     reason = "discrepancy" if recorder.record(0, residual, x) else "max_iterations"
     for iteration in range(1, max_iterations + 1):
         if reason == "discrepancy":
             break
-        residual, gradient = descent_step(operator, space, x, r, g, h, step, deferred)
+        residual, gradient = descent_step(step_operator, projections, x, r, g, h, step,
+                                          deferred)
         if gradient == 0.0:
             reason = "least_squares_solution"
             break
@@ -185,7 +190,7 @@ def _descent(operator, data, space, x0, step, *, tau, noise_norm, max_iterations
         if recorder.record(iteration, residual, x):
             reason = "discrepancy"
     if deferred is not None:
-        space.add_domain(x, deferred)
+        projections.add_domain(x, deferred)
     return recorder.result(x, reason, checks)
 
 

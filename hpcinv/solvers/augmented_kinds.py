@@ -1,6 +1,7 @@
 """The registered solver kinds ``augmented-sd``, ``augmented-landweber`` and ``augmented-cgls``:
 the augmented methods of ``augmented.py`` under the job/checkpoint machinery.  The recycle
-space (``recycle``) is none (the plain methods), read from a file (``"file"``), the top
+space (``recycle``) is none (the plain methods), read from a file (``"file"``), the
+solutions of earlier result files (``"results"``: a sliding window over a sequence), the top
 eigenvectors of T^T T (``"eigen"``: an invariant subspace, T's leading right singular vectors,
 by SLEPc), the top eigenvectors of the problem's reference operator (``"reference-eigen"``:
 by SLEPc with complex pairs dropped, as the paper's ``eigs``, or exactly as Fourier modes of
@@ -16,9 +17,11 @@ from ..jobspec import SOLVERS, Field
 from ..runtime.errors import InputError
 from ..operators.normal import NormalOperator
 from .augmented import check_residual, descent_step, landweber_step, projected_krylov
-from .recycle_builders import eigenvectors, fourier_eigenvectors, sd_iterates
+from .recycle_builders import (eigenvectors, fourier_eigenvectors, fourier_mode_frequencies,
+                               sd_iterates)
 from .base import COMMON_PARAMETERS, ExplicitStateSolver, IterativeSolver
 from .recycle_space import RecycleSpace
+from .spectral_recycling import FourierRecycleSpace, is_spectral_candidate
 from .state import SolverState
 
 
@@ -47,6 +50,10 @@ RECYCLE_PARAMETERS = {
                              "the space", items=str),
     "drop_tolerance": Field(float, 1e-10, "drop a recycle vector whose T u keeps less than "
                             "this fraction of its norm after orthogonalisation", minimum=0),
+}
+WARM_START_PARAMETER = {
+    "warm_start": Field(str, "", "result file of an earlier run whose /solution is the "
+                        "initial guess (empty: start from zero)", file=True),
 }
 CHECK_PARAMETER = {
     "check_residual_every": Field(int, 0, "every N iterations check that the recursive "
@@ -85,27 +92,28 @@ def _domain_vec(operator, whole: np.ndarray):
     return vec
 
 
-def load_result_solutions(paths, operator) -> list:
-    """The /solution of each result file as a domain Vec of ``operator`` (read whole on every
-    rank, like the recycle file: a solution is one vector)."""
+def load_solution(path: str, operator, key: str):
+    """The /solution of a result file as a domain Vec of ``operator`` (read whole on every
+    rank, like the recycle file: a solution is one vector); errors name ``key``."""
     import h5py
 
+    try:
+        with h5py.File(path, "r") as handle:
+            if "solution" not in handle:
+                raise InputError((key, f"{path} is not a result file (no /solution)"))
+            solution = np.asarray(handle["solution"][()], dtype=float).ravel()
+    except OSError as error:
+        raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
     n = operator.shape[1]
-    vectors = []
-    for index, path in enumerate(paths):
-        key = f"solver.recycle_results[{index}]"
-        try:
-            with h5py.File(path, "r") as handle:
-                if "solution" not in handle:
-                    raise InputError((key, f"{path} is not a result file (no /solution)"))
-                solution = np.asarray(handle["solution"][()], dtype=float).ravel()
-        except OSError as error:
-            raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
-        if solution.size != n:
-            raise InputError((key, f"the solution in {path} has {solution.size} entries; "
-                                   f"this problem has {n} unknowns"))
-        vectors.append(_domain_vec(operator, solution))
-    return vectors
+    if solution.size != n:
+        raise InputError((key, f"the solution in {path} has {solution.size} entries; this "
+                               f"problem has {n} unknowns"))
+    return _domain_vec(operator, solution)
+
+
+def load_result_solutions(paths, operator) -> list:
+    return [load_solution(path, operator, f"solver.recycle_results[{index}]")
+            for index, path in enumerate(paths)]
 
 
 def load_recycle_vectors(path: str, operator) -> list:
@@ -179,21 +187,50 @@ def recycle_vectors(problem, values: dict) -> list:
     return []
 
 
-def _recycle_space(problem, values: dict) -> RecycleSpace:
-    return RecycleSpace(problem.operator, recycle_vectors(problem, values),
-                        values["drop_tolerance"])
+def initial_guess(operator, values: dict):
+    """x0: zero, or the solution of the ``warm_start`` result file."""
+    if values["warm_start"]:
+        return load_solution(values["warm_start"], operator, "solver.warm_start")
+    return operator.create_vecs()[0]
+
+
+def _fourier_space(problem, values: dict):
+    """The spectral form of recycle = reference-eigen with Fourier modes, when T is a periodic
+    convolution and the k modes are whole (no cosine without its sine); else None."""
+    if not (values["recycle"] == "reference-eigen" and values["eigen_solver"] == "fourier"
+            and problem.reference_operator is not None
+            and hasattr(problem.reference_operator, "full_spectrum")
+            and is_spectral_candidate(problem.operator)
+            and problem.reference_operator.image_shape == problem.operator.image_shape):
+        return None
+    reference = problem.reference_operator
+    frequencies = fourier_mode_frequencies(reference.image_shape, values["recycle_k"],
+                                           reference.full_spectrum())
+    return None if frequencies is None else FourierRecycleSpace(problem.operator, frequencies)
+
+
+def _recycle_space(problem, values: dict, spectral: bool = False):
+    """The recycle space of the values; with ``spectral`` the zero-cost Fourier form where it
+    applies (the descent kinds; CGLS projects through the generic one)."""
+    space = _fourier_space(problem, values) if spectral else None
+    if space is None:
+        space = RecycleSpace(problem.operator, recycle_vectors(problem, values),
+                             values["drop_tolerance"])
+    return space
 
 
 class _AugmentedDescent(ExplicitStateSolver):
     """x and r in the state; the recycle space is rebuilt from the job on resume, so a
     resumed run repeats the uninterrupted iterates exactly."""
 
-    parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS, **CHECK_PARAMETER}
+    parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS, **WARM_START_PARAMETER,
+                  **CHECK_PARAMETER}
     check_parameters = staticmethod(_check_recycle)
 
     def __init__(self, problem, values: dict):
         super().__init__(problem, values)
-        self.space = _recycle_space(problem, values)
+        self.space = _recycle_space(problem, values, spectral=True)
+        self._step_operator, self._projections = self.space.step_parts()
         self._g, self._h = self.operator.create_vecs()
         self.check_every = values["check_residual_every"]
 
@@ -201,8 +238,11 @@ class _AugmentedDescent(ExplicitStateSolver):
         return {}
 
     def initial_state(self) -> SolverState:
-        x0, _ = self.operator.create_vecs()
-        x, r = self.space.initial(x0, self.problem.data)
+        x0 = initial_guess(self.operator, self.values)
+        _, r0 = self.operator.create_vecs()
+        self.operator.mult(x0, r0)
+        r0.aypx(-1.0, self.problem.data)
+        x, r = self.space.initial(x0, r0)
         return SolverState(vectors={"x": x, "r": r},
                            scalars={"residual_norm": r.norm(), "gradient_norm": math.nan,
                                     **self.initial_scalars()})
@@ -215,8 +255,8 @@ class _AugmentedDescent(ExplicitStateSolver):
 
     def step(self, state: SolverState) -> float:
         x, r = state.vectors["x"], state.vectors["r"]
-        residual, gradient = descent_step(self.operator, self.space, x, r, self._g, self._h,
-                                          self.step_size(state))
+        residual, gradient = descent_step(self._step_operator, self._projections, x, r,
+                                          self._g, self._h, self.step_size(state))
         state.scalars["gradient_norm"] = gradient
         iteration = state.iteration + 1
         if self.check_every and iteration % self.check_every == 0:
@@ -251,7 +291,7 @@ class AugmentedKrylov(IterativeSolver):
     """Algorithm 1 with PETSc's CGLS (or LSQR); resumes from the checkpointed x, which is its
     own t (x_p + (I - P) x = x), but not along the same Krylov space."""
 
-    parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS,
+    parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS, **WARM_START_PARAMETER,
                   "ksp_type": Field(str, "cgls", "PETSc least-squares Krylov method on the "
                                     "projected problem", choices=("cgls", "lsqr"))}
     check_parameters = staticmethod(_check_recycle)
@@ -262,8 +302,7 @@ class AugmentedKrylov(IterativeSolver):
         self.space = _recycle_space(problem, values)
 
     def initial_state(self) -> SolverState:
-        x, _ = self.operator.create_vecs()
-        return SolverState(vectors={"x": x})
+        return SolverState(vectors={"x": initial_guess(self.operator, self.values)})
 
     def result_attributes(self, state: SolverState) -> dict:
         return {"recycle_k": self.space.k, "recycle_dropped": self.space.dropped}

@@ -230,6 +230,19 @@ def fourier_eigenvectors(grid_shape, k: int, psf_spectrum=None, comm=None,
     return out
 
 
+def fourier_mode_frequencies(grid_shape, k: int, psf_spectrum=None):
+    """The full-grid frequencies of ``fourier_eigenvectors(grid_shape, k, psf_spectrum)``:
+    each mode's f and -f, a set closed under conjugation; None when the k-th vector is a
+    cosine whose sine partner is left out (the modes then span no such set)."""
+    shape = tuple(int(n) for n in np.atleast_1d(grid_shape))
+    modes = _ranked_modes(shape, k, None if psf_spectrum is None else np.asarray(psf_spectrum))
+    frequencies = set()
+    for frequency, _ in modes:
+        conjugate = tuple((-f) % n for f, n in zip(frequency, shape))
+        frequencies.update({frequency, conjugate})
+    return sorted(frequencies) if len(frequencies) == len(modes) else None
+
+
 def _ranked_modes(shape, k: int, spectrum) -> list:
     """The first k (frequency, "cos" | "sin") modes, one representative per pair {f, -f}."""
     frequencies = np.array(np.unravel_index(np.arange(int(np.prod(shape))), shape)).T

@@ -11,7 +11,8 @@ diffraction-limited PSF_0 = |FFT(P)|^2, whose leading eigenvectors the paper rec
 ``frame = -1`` (default) averages ``exposures`` independent residual screens.  ``frame = f
 >= 0`` is frame f of a closed loop under frozen flow: one residual screen moving by
 ``wind_pixels`` per sub-exposure, frame f averaging sub-exposures f E .. (f + 1) E - 1 with
-E = ``exposures``, so consecutive frames see slowly changing PSFs.
+E = ``exposures``, so consecutive frames see slowly changing PSFs; each frame draws its own
+noise (sequence ``noise_seed(seed, frame)``) of the same static star field.
 
 The PSFs are computed on rank 0 and broadcast (their cost is O(exposures n^2 log n), the
 same on every rank count).
@@ -48,6 +49,12 @@ PARAMETERS = {
     "noise": Field(str, "uniform", "noise distribution", choices=tuple(DISTRIBUTIONS)),
     "seed": Field(int, 0, "seed of the stars, screens and noise", minimum=0),
 }
+
+
+def noise_seed(seed: int, frame: int) -> int:
+    """The noise sequence of a frame: ``seed`` for the single problem (frame -1), distinct
+    ones for the frames of a sequence."""
+    return seed if frame < 0 else seed * 100003 + frame + 1
 
 
 def _check_sizes(values: dict) -> list:
@@ -101,7 +108,7 @@ def ao_problem(comm, n: int = 257, stars: int = 200, pupil_pixels: int = 64,
     truth.getArray()[:] = star_field(rows.start, rows.stop, n, stars, seed).ravel()
     operator.mult(truth, data)
     noise_free = data.copy()
-    noise_norm = add_relative_noise(data, noise_level, seed, noise)
+    noise_norm = add_relative_noise(data, noise_level, noise_seed(seed, frame), noise)
     return Problem(operator=operator, data=data, noise_norm=noise_norm, truth=truth,
                    grid_shape=(n, n), noise_free_data=noise_free, reference_operator=reference,
                    attributes={**arguments, "strehl": strehl_ratio(psf_phi, psf_0)})
