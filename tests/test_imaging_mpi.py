@@ -223,6 +223,29 @@ def test_fourier_space_in_the_spectrum_gives_the_iterates_of_the_vector_form(k):
 
 
 @pytest.mark.mpi
+def test_fourier_space_refuses_half_modes_and_drops_null_ones():
+    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
+
+    # [0.25, 0.5, 0.25] along axis 0: the eigenvalue at f0 = n0 / 2 is 0 (up to rounding).
+    psf = np.zeros((8, 6))
+    psf[3:6, 0] = [0.25, 0.5, 0.25]
+    operator = PeriodicConvolution(COMM, psf, (4, 0))
+    with pytest.raises(ValueError, match="without its conjugate"):
+        FourierRecycleSpace(operator, [(1, 1)])
+    frequencies = [(f0, f1) for f0 in range(8) for f1 in range(6)]
+    space = FourierRecycleSpace(operator, frequencies + [(9, 7)])      # (9, 7) is (1, 1)
+    assert space.k == 48 - 6 and space.dropped == 6
+    x, y = operator.create_vecs()
+    x.getArray()[:] = 1.0
+    operator.mult(x, y)
+    start, _ = space.initial(x.duplicate(), y)
+    assert np.all(np.isfinite(gather(start)))
+    masked = space.step_parts()[0]
+    with pytest.raises(ValueError, match="masked"):
+        masked.full_spectrum()
+
+
+@pytest.mark.mpi
 def test_the_kind_takes_the_spectral_form_where_it_applies():
     from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
 
@@ -232,11 +255,13 @@ def test_the_kind_takes_the_spectral_form_where_it_applies():
     _, generic, generic_state, _ = _solve("ao-deconvolution", AO, extra.format(k=10))
     assert isinstance(generic.space, RecycleSpace) and generic.space.k == 10
     assert state.iteration > 0 and generic_state.iteration > 0
+    with pytest.raises(InputError, match="solver.recycle_k"):
+        _solve("ao-deconvolution", AO, extra.format(k=33 * 33 + 1))
 
 
 def test_ao_problem_checks_its_arguments():
     with pytest.raises(ValueError, match="pupil_pixels"):
-        ao_problem(COMM, n=33, pupil_pixels=40)
+        ao_problem(COMM, n=33, pupil_pixels=17)
     with pytest.raises(ValueError, match="noise"):
         ao_problem(COMM, n=33, pupil_pixels=8, noise="poisson")
 

@@ -61,28 +61,24 @@ class _SlabConvolution(Operator):
         self._spectrum = np.zeros(self.transform.shape(True),
                                   dtype=self.transform.forward.output_array.dtype)
 
-    def local_slab(self, full: np.ndarray) -> np.ndarray:
-        """This rank's rows of a full n0 x n1 array, as the flat slice of its Vecs."""
-        return np.ascontiguousarray(full[self.rows]).ravel()
-
     def _forward(self, vec) -> np.ndarray:
         self._slab[...] = vec.getArray(readonly=True).reshape(self._slab.shape)
         return self.transform.forward(self._slab, self._spectrum, normalize=False)
 
-    def _backward(self, spectrum, vec, scale: float = 1.0) -> None:
+    def _backward(self, spectrum, vec, scale: float | None = None) -> None:
+        """vec = the inverse transform of ``spectrum``: mpi4py-fft's normalised inverse, or
+        (for the DCT pair, which it does not normalise) the raw one times ``scale``."""
         out = vec.getArray()
         self.transform.backward(spectrum, self._slab, normalize=scale is None)
         out[:] = self._slab.ravel()
-        if scale is not None and scale != 1.0:
+        if scale is not None:
             out *= scale
-
-    def eigenvalues(self) -> np.ndarray:
-        """This rank's part of the diagonal in the transformed (spectral) layout."""
-        return self._eigenvalues
 
 
 class PeriodicConvolution(_SlabConvolution):
     """y = PSF * x with periodic boundaries on an n0 x n1 image (a BCCB matrix)."""
+
+    masked = False      # True for the copies ``without_modes`` makes
 
     def __init__(self, comm, psf, center, image_shape=None):
         image_shape = tuple(image_shape or np.shape(psf))
@@ -100,6 +96,9 @@ class PeriodicConvolution(_SlabConvolution):
     def full_spectrum(self) -> np.ndarray:
         """All n0 x n1 eigenvalues (the DFT of the PSF's first column), on every rank, in
         the order of ``numpy.fft.fft2``: the exact eigenbasis is the Fourier modes."""
+        if self.masked:
+            raise ValueError("full_spectrum of a masked operator: ask the operator it was "
+                             "made from")
         return np.fft.fft2(self._column)
 
     def mode_mask(self, frequencies) -> np.ndarray:
@@ -121,27 +120,29 @@ class PeriodicConvolution(_SlabConvolution):
         operator with its eigenvalues there set to 0 (sharing the transform)."""
         masked = copy.copy(self)
         masked._shell = None
+        masked.masked = True
         masked._eigenvalues = np.where(mask, 0.0, self._eigenvalues)
         return masked
 
     def project_modes(self, vec, out, mask: np.ndarray, inverse: bool = False) -> None:
         """out = Q vec, the masked Fourier modes of vec, or with ``inverse`` T^+ Q vec (the
-        masked modes divided by their eigenvalues, which must not be 0 there)."""
+        masked modes divided by their eigenvalues, which must not be 0 there: the caller
+        leaves such modes out of the mask)."""
         spectrum = self._forward(vec)
         if inverse:
             spectrum[mask] /= self._eigenvalues[mask]
         spectrum[~mask] = 0.0
-        self._backward(spectrum, out, scale=None)
+        self._backward(spectrum, out)
 
     def mult(self, x, y) -> None:
         spectrum = self._forward(x)
         spectrum *= self._eigenvalues
-        self._backward(spectrum, y, scale=None)
+        self._backward(spectrum, y)
 
     def mult_transpose(self, y, x) -> None:
         spectrum = self._forward(y)
         spectrum *= np.conj(self._eigenvalues)
-        self._backward(spectrum, x, scale=None)
+        self._backward(spectrum, x)
 
 
 def reflective_first_column(psf: np.ndarray, center, image_shape) -> np.ndarray:

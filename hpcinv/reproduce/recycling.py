@@ -90,8 +90,9 @@ def _parse(args) -> tuple[list[str], list[int]]:
                  "ao_max_iterations", "sequence_max_iterations"):
         if getattr(args, name) < 1:
             raise InputError((f"--{name.replace('_', '-')}", "must be >= 1"))
-    if not 4 <= args.ao_pupil_pixels <= args.ao_n:
-        raise InputError(("--ao-pupil-pixels", f"must be in [4, --ao-n = {args.ao_n}]"))
+    if not 4 <= args.ao_pupil_pixels <= args.ao_n // 2:
+        raise InputError(("--ao-pupil-pixels", f"must be in [4, --ao-n // 2 = "
+                                               f"{args.ao_n // 2}]"))
     if max(ks) > args.ao_n ** 2:
         raise InputError(("--ks", f"{max(ks)} exceeds the {args.ao_n ** 2} unknowns"))
     return parts, ks
@@ -109,7 +110,8 @@ def _row(problem: str, method: str, k: int, result, seconds: float, **extra) -> 
     best = result.semiconvergence_iteration
     if best is not None and result.reason != "discrepancy":
         row.update(iterations_best=best, error_best=float(errors[best]),
-                   best_at_limit=bool(best == iterations[-1]))
+                   best_at_limit=bool(best == iterations[-1]
+                                      and result.reason == "max_iterations"))
     return row
 
 

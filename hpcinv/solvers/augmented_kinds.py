@@ -168,12 +168,16 @@ def _sd_iterate_vectors(problem, values: dict) -> list:
     return sd_iterates(problem.auxiliary_operators, data, values["recycle_iterations"])
 
 
+def _check_count(operator, values: dict) -> None:
+    if values["recycle"] in EIGEN_COUNTED and values["recycle_k"] > operator.shape[1]:
+        raise InputError(("solver.recycle_k", f"{values['recycle_k']} exceeds the "
+                                              f"{operator.shape[1]} unknowns"))
+
+
 def recycle_vectors(problem, values: dict) -> list:
     """The vectors spanning the recycle space that the solver values ask for."""
     operator, source = problem.operator, values["recycle"]
-    if source in EIGEN_COUNTED and values["recycle_k"] > operator.shape[1]:
-        raise InputError(("solver.recycle_k", f"{values['recycle_k']} exceeds the "
-                                              f"{operator.shape[1]} unknowns"))
+    _check_count(operator, values)
     if source == "file":
         return load_recycle_vectors(values["recycle_file"], operator)
     if source == "results":
@@ -206,12 +210,15 @@ def _fourier_space(problem, values: dict):
     reference = problem.reference_operator
     frequencies = fourier_mode_frequencies(reference.image_shape, values["recycle_k"],
                                            reference.full_spectrum())
-    return None if frequencies is None else FourierRecycleSpace(problem.operator, frequencies)
+    if frequencies is None:
+        return None
+    return FourierRecycleSpace(problem.operator, frequencies, values["drop_tolerance"])
 
 
 def _recycle_space(problem, values: dict, spectral: bool = False):
     """The recycle space of the values; with ``spectral`` the zero-cost Fourier form where it
     applies (the descent kinds; CGLS projects through the generic one)."""
+    _check_count(problem.operator, values)
     space = _fourier_space(problem, values) if spectral else None
     if space is None:
         space = RecycleSpace(problem.operator, recycle_vectors(problem, values),

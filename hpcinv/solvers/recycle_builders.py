@@ -181,7 +181,7 @@ def fourier_eigenvectors(grid_shape, k: int, psf_spectrum=None, comm=None,
                          template=None) -> list:
     """``k`` real orthonormal Fourier modes: eigenvectors of every periodic convolution.
 
-    On a 1-D or 2-D periodic grid (C order, PETSc's default row split) circular convolution
+    On a 1-D or 2-D periodic grid (C order) circular convolution
     with a PSF has the eigenvectors exp(2 pi i f.j / n) with eigenvalues the DFT of the PSF,
     ``psf_spectrum = numpy.fft.fftn(psf)`` with the PSF's centre moved to index 0 (e.g.
     ``fftn(ifftshift(psf))``), an array of ``grid_shape`` identical on every rank.  Modes are

@@ -6,23 +6,43 @@ augmented steepest-descent / Landweber step of Algorithm 2 is a plain step with 
 (I - Q) T = T (I - P), which is T with its eigenvalues on those modes set to 0, and
 x_p = U C^T y = T^+ Q y.  Both are applied inside T's FFTs, so such a space costs nothing
 per iteration, where the generic ``RecycleSpace`` adds two passes over its k vectors (the
-paper's AO case: the modes are the exact eigenvectors of its PSF_0 operator).  The mask is
-applied at every product, so rounding in the recycled modes is removed each step rather
-than left to grow.
+paper's AO case: the modes are the exact eigenvectors of its PSF_0 operator).  The masked
+operator has zero gain on the recycled modes, so the rounding each FFT leaves there is never
+amplified (skipping the vector projections of the generic form instead lets it grow by
+|1 - alpha lambda| per step).
 """
 from __future__ import annotations
 
 from .recycle_space import RecycleSpace
 
 
-class FourierRecycleSpace:
-    """The recycle space of the full-grid ``frequencies`` (closed under conjugation) of the
-    PeriodicConvolution ``operator``; frequencies where T's eigenvalue is 0 are dropped (the
-    generic space drops exactly those modes too: T u = 0)."""
+def _closed_set(frequencies, shape) -> list:
+    """The frequencies as sorted unique tuples reduced modulo the grid; ValueError unless
+    the set holds -f with every f (a real space of whole modes)."""
+    reduced = {tuple(int(f) % n for f, n in zip(frequency, shape)) for frequency in frequencies}
+    for frequency in reduced:
+        if len(frequency) != len(shape):
+            raise ValueError(f"frequency {frequency} does not match the grid {shape}")
+        conjugate = tuple((-f) % n for f, n in zip(frequency, shape))
+        if conjugate not in reduced:
+            raise ValueError(f"frequency {frequency} comes without its conjugate {conjugate}: "
+                             f"the modes must be whole (each cosine with its sine)")
+    return sorted(reduced)
 
-    def __init__(self, operator, frequencies):
-        spectrum = operator.full_spectrum()
-        kept = [f for f in frequencies if spectrum[f] != 0]
+
+class FourierRecycleSpace:
+    """The recycle space of the full-grid ``frequencies`` (a set closed under f -> -f) of the
+    PeriodicConvolution ``operator``.  A frequency whose eigenvalue is at most
+    ``drop_tolerance`` times the largest is dropped: T u is rounding there (the same
+    decision on every rank, from the whole spectrum)."""
+
+    def __init__(self, operator, frequencies, drop_tolerance: float = 1e-10):
+        if not 0.0 <= drop_tolerance < 1.0:
+            raise ValueError(f"drop_tolerance must be in [0, 1), got {drop_tolerance}")
+        frequencies = _closed_set(frequencies, operator.image_shape)
+        magnitude = abs(operator.full_spectrum())
+        floor = drop_tolerance * magnitude.max()
+        kept = [f for f in frequencies if magnitude[f] > floor]
         self.operator = operator
         self.k = len(kept)
         self.dropped = len(frequencies) - len(kept)
@@ -56,5 +76,6 @@ class FourierRecycleSpace:
 
 
 def is_spectral_candidate(operator) -> bool:
-    return hasattr(operator, "mode_mask") and hasattr(operator, "without_modes")
+    """True for an (unmasked) periodic convolution."""
+    return hasattr(operator, "mode_mask") and not getattr(operator, "masked", True)
 

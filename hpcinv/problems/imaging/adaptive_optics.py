@@ -51,15 +51,24 @@ PARAMETERS = {
 }
 
 
+FRAME_SEEDS = 1 << 40       # frames draw from sequences no single-problem seed reaches
+FRAMES_PER_SEED = 1 << 20
+
+
 def noise_seed(seed: int, frame: int) -> int:
-    """The noise sequence of a frame: ``seed`` for the single problem (frame -1), distinct
-    ones for the frames of a sequence."""
-    return seed if frame < 0 else seed * 100003 + frame + 1
+    """The noise sequence of a frame: ``seed`` for the single problem (frame -1), and for
+    the frames of a sequence sequences of their own, distinct for every (seed, frame)."""
+    return seed if frame < 0 else FRAME_SEEDS + seed * FRAMES_PER_SEED + frame
 
 
 def _check_sizes(values: dict) -> list:
-    if values["pupil_pixels"] > values["n"]:
-        return [("problem.pupil_pixels", f"{values['pupil_pixels']} exceeds n = {values['n']}")]
+    # The transfer function is the pupil's autocorrelation, twice its width: beyond n / 2
+    # it wraps around the grid and the PSF is aliased.
+    if values["pupil_pixels"] > values["n"] // 2:
+        return [("problem.pupil_pixels", f"{values['pupil_pixels']} exceeds n // 2 = "
+                                         f"{values['n'] // 2} (the PSF would be aliased)")]
+    if values["frame"] >= FRAMES_PER_SEED:
+        return [("problem.frame", f"must be < {FRAMES_PER_SEED}")]
     return []
 
 
