@@ -151,36 +151,22 @@ def blur_rows(comm, args, say) -> list[dict]:
 
 def ao_rows(comm, args, ks, say) -> list[dict]:
     from ..problems.imaging import ao_problem
-    from ..solvers.recycle_builders import (eigenvectors, fourier_eigenvectors,
-                                            fourier_mode_frequencies)
+    from ..solvers.recycle_sources import reference_eigen_space
     from ..solvers.recycle_space import RecycleSpace
     from ..solvers.spectral_recycling import FourierRecycleSpace
 
     problem = ao_problem(comm, n=args.ao_n, pupil_pixels=args.ao_pupil_pixels,
                          noise=args.ao_noise)
-    reference = problem.reference_operator
-    template, _ = problem.operator.create_vecs()
     rows = []
     for k in ks:
         started = time.perf_counter()
-        frequencies = (fourier_mode_frequencies(reference.image_shape, k,
-                                                reference.full_spectrum())
-                       if k and args.eigen_solver == "fourier" else None)
-        if frequencies is not None:
-            space = FourierRecycleSpace(problem.operator, frequencies)
-        elif k == 0:
-            space = RecycleSpace(problem.operator, [])
-        elif args.eigen_solver == "fourier":
-            space = RecycleSpace(problem.operator, fourier_eigenvectors(
-                reference.image_shape, k, reference.full_spectrum(), template=template))
-        else:
-            space = RecycleSpace(problem.operator,
-                                 eigenvectors(reference, k, complex_pairs="drop"))
+        space = (reference_eigen_space(problem, k, args.eigen_solver) if k
+                 else RecycleSpace(problem.operator, []))
         setup = time.perf_counter() - started
         result, seconds = _solve(problem, space, args, args.ao_max_iterations, False)
         rows.append(_row("ao", "sd" if k == 0 else "augmented-sd", space.k, result, seconds,
                          setup_seconds=round(setup, 3), strehl=problem.attributes["strehl"],
-                         spectral=frequencies is not None))
+                         spectral=isinstance(space, FourierRecycleSpace)))
         say(f"ao k = {k}: DP at {rows[-1]['iterations_dp']}, least error at "
             f"{rows[-1]['iterations_best']}, {seconds:.1f} s")
     return rows

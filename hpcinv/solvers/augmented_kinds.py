@@ -1,229 +1,17 @@
 """The registered solver kinds ``augmented-sd``, ``augmented-landweber`` and ``augmented-cgls``:
-the augmented methods of ``augmented.py`` under the job/checkpoint machinery.  The recycle
-space (``recycle``) is none (the plain methods), read from a file (``"file"``), the
-solutions of earlier result files (``"results"``: a sliding window over a sequence), the top
-eigenvectors of T^T T (``"eigen"``: an invariant subspace, T's leading right singular vectors,
-by SLEPc), the top eigenvectors of the problem's reference operator (``"reference-eigen"``:
-by SLEPc with complex pairs dropped, as the paper's ``eigs``, or exactly as Fourier modes of
-a periodic convolution), or steepest-descent iterates of the problem's auxiliary operators on
-the noisy or the noise-free data (``"sd-iterates"``)."""
+the augmented methods of ``augmented.py`` under the job/checkpoint machinery, with the recycle
+space and initial guess that ``recycle_sources.py`` makes of their keys (with ``recycle =
+"none"`` the plain methods)."""
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..jobspec import SOLVERS, Field
-from ..runtime.errors import InputError
-from ..operators.normal import NormalOperator
 from .augmented import check_residual, descent_step, landweber_step, projected_krylov
-from .recycle_builders import (eigenvectors, fourier_eigenvectors, fourier_mode_frequencies,
-                               sd_iterates)
 from .base import COMMON_PARAMETERS, ExplicitStateSolver, IterativeSolver
-from .recycle_space import RecycleSpace
-from .spectral_recycling import FourierRecycleSpace, is_spectral_candidate
+from .recycle_sources import (CHECK_PARAMETER, RECYCLE_PARAMETERS, WARM_START_PARAMETER,
+                              check_recycle, initial_guess, recycle_space)
 from .state import SolverState
-
-
-RECYCLE_SOURCES = ("none", "file", "results", "eigen", "reference-eigen", "sd-iterates")
-EIGEN_COUNTED = ("eigen", "reference-eigen")
-
-RECYCLE_PARAMETERS = {
-    "recycle": Field(str, "none", "recycle space: none (the plain method), file, eigen "
-                     "(the recycle_k top eigenvectors of T^T T), reference-eigen (those of the "
-                     "problem's reference operator) or sd-iterates (of the problem's "
-                     "auxiliary operators)", choices=RECYCLE_SOURCES),
-    "recycle_k": Field(int, 0, "recycle = eigen or reference-eigen: number of eigenvectors",
-                       minimum=0),
-    "eigen_solver": Field(str, "slepc", "recycle = reference-eigen: slepc (EPS, complex pairs "
-                          "dropped) or fourier (exact modes of a periodic convolution)",
-                          choices=("slepc", "fourier")),
-    "recycle_data": Field(str, "noisy", "recycle = sd-iterates: the data the iterates fit "
-                          "(noisy, or clean: the problem's noise-free data)",
-                          choices=("noisy", "clean")),
-    "recycle_iterations": Field(int, 2, "recycle = sd-iterates: steepest-descent steps per "
-                                "auxiliary operator", minimum=1),
-    "recycle_file": Field(str, "", "HDF5 file whose dataset 'recycle' of shape (k, n) holds "
-                          "the k recycle vectors as rows", file=True),
-    "recycle_results": Field(list, [], "recycle = results: result files of earlier runs "
-                             "(e.g. the previous frames of a sequence) whose solutions span "
-                             "the space", items=str),
-    "drop_tolerance": Field(float, 1e-10, "drop a recycle vector whose T u keeps less than "
-                            "this fraction of its norm after orthogonalisation", minimum=0),
-}
-WARM_START_PARAMETER = {
-    "warm_start": Field(str, "", "result file of an earlier run whose /solution is the "
-                        "initial guess (empty: start from zero)", file=True),
-}
-CHECK_PARAMETER = {
-    "check_residual_every": Field(int, 0, "every N iterations check that the recursive "
-                                  "residual is y - T x and orthogonal to C (0: never)",
-                                  minimum=0),
-}
-
-
-def _check_recycle(values: dict) -> list:
-    problems = []
-    if values["recycle"] == "file" and not values["recycle_file"]:
-        problems.append(("solver.recycle_file", "needed when solver.recycle = 'file'"))
-    if values["recycle"] == "results" and not values["recycle_results"]:
-        problems.append(("solver.recycle_results", "needed when solver.recycle = 'results'"))
-    if values["recycle"] != "results" and values["recycle_results"]:
-        problems.append(("solver.recycle_results", "given, but solver.recycle is not "
-                                                   "'results'"))
-    if values["recycle"] == "none" and values["recycle_file"]:
-        problems.append(("solver.recycle_file", "given, but solver.recycle = 'none'; set "
-                                                "recycle = 'file' to use it"))
-    if values["recycle"] in EIGEN_COUNTED and values["recycle_k"] < 1:
-        problems.append(("solver.recycle_k", f"recycle = '{values['recycle']}' needs "
-                                             f"recycle_k >= 1"))
-    if values["recycle"] not in EIGEN_COUNTED and values["recycle_k"]:
-        problems.append(("solver.recycle_k", "given, but solver.recycle is not 'eigen' or "
-                                             "'reference-eigen'"))
-    if not values["drop_tolerance"] < 1.0:
-        problems.append(("solver.drop_tolerance", f"must be < 1, got {values['drop_tolerance']}"))
-    return problems
-
-
-def _domain_vec(operator, whole: np.ndarray):
-    vec, _ = operator.create_vecs()
-    start, stop = vec.getOwnershipRange()
-    vec.getArray()[:] = whole[start:stop]
-    return vec
-
-
-def load_solution(path: str, operator, key: str):
-    """The /solution of a result file as a domain Vec of ``operator`` (read whole on every
-    rank, like the recycle file: a solution is one vector); errors name ``key``."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            if "solution" not in handle:
-                raise InputError((key, f"{path} is not a result file (no /solution)"))
-            solution = np.asarray(handle["solution"][()], dtype=float).ravel()
-    except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
-    n = operator.shape[1]
-    if solution.size != n:
-        raise InputError((key, f"the solution in {path} has {solution.size} entries; this "
-                               f"problem has {n} unknowns"))
-    return _domain_vec(operator, solution)
-
-
-def load_result_solutions(paths, operator) -> list:
-    return [load_solution(path, operator, f"solver.recycle_results[{index}]")
-            for index, path in enumerate(paths)]
-
-
-def load_recycle_vectors(path: str, operator) -> list:
-    """The rows of dataset ``recycle`` in ``path`` as domain Vecs of ``operator`` (every
-    rank reads the whole k x n array; k is small)."""
-    import h5py
-
-    key = "solver.recycle_file"
-    try:
-        with h5py.File(path, "r") as handle:
-            if "recycle" not in handle:
-                raise InputError((key, f"{path} has no dataset 'recycle' (datasets: "
-                                       f"{', '.join(handle.keys()) or 'none'})"))
-            array = np.asarray(handle["recycle"][()], dtype=float)
-    except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
-    n = operator.shape[1]
-    if array.ndim != 2 or array.shape[1] != n:
-        raise InputError((key, f"dataset 'recycle' in {path} has shape {array.shape}; "
-                               f"expected (k, {n})"))
-    if not np.all(np.isfinite(array)):
-        raise InputError((key, f"dataset 'recycle' in {path} has non-finite values"))
-    return [_domain_vec(operator, row) for row in array]
-
-
-def _reference_eigenvectors(problem, values: dict) -> list:
-    reference = problem.reference_operator
-    if reference is None:
-        raise InputError(("solver.recycle", "'reference-eigen' needs a problem with a "
-                                            "reference operator (e.g. ao-deconvolution)"))
-    k = values["recycle_k"]
-    if values["eigen_solver"] == "fourier":
-        if not hasattr(reference, "full_spectrum"):
-            raise InputError(("solver.eigen_solver", "'fourier' needs a periodic convolution "
-                                                     "as the reference operator"))
-        template, _ = problem.operator.create_vecs()
-        return fourier_eigenvectors(reference.image_shape, k, reference.full_spectrum(),
-                                    template=template)
-    return eigenvectors(reference, k, complex_pairs="drop")
-
-
-def _sd_iterate_vectors(problem, values: dict) -> list:
-    if not problem.auxiliary_operators:
-        raise InputError(("solver.recycle", "'sd-iterates' needs a problem with auxiliary "
-                                            "operators (e.g. gaussian-blur)"))
-    data = problem.data
-    if values["recycle_data"] == "clean":
-        if problem.noise_free_data is None:
-            raise InputError(("solver.recycle_data", "'clean' needs a synthetic problem "
-                                                     "whose noise-free data are known"))
-        data = problem.noise_free_data
-    return sd_iterates(problem.auxiliary_operators, data, values["recycle_iterations"])
-
-
-def _check_count(operator, values: dict) -> None:
-    if values["recycle"] in EIGEN_COUNTED and values["recycle_k"] > operator.shape[1]:
-        raise InputError(("solver.recycle_k", f"{values['recycle_k']} exceeds the "
-                                              f"{operator.shape[1]} unknowns"))
-
-
-def recycle_vectors(problem, values: dict) -> list:
-    """The vectors spanning the recycle space that the solver values ask for."""
-    operator, source = problem.operator, values["recycle"]
-    _check_count(operator, values)
-    if source == "file":
-        return load_recycle_vectors(values["recycle_file"], operator)
-    if source == "results":
-        return load_result_solutions(values["recycle_results"], operator)
-    if source == "eigen":
-        return eigenvectors(NormalOperator(operator), values["recycle_k"], symmetric=True)
-    if source == "reference-eigen":
-        return _reference_eigenvectors(problem, values)
-    if source == "sd-iterates":
-        return _sd_iterate_vectors(problem, values)
-    return []
-
-
-def initial_guess(operator, values: dict):
-    """x0: zero, or the solution of the ``warm_start`` result file."""
-    if values["warm_start"]:
-        return load_solution(values["warm_start"], operator, "solver.warm_start")
-    return operator.create_vecs()[0]
-
-
-def _fourier_space(problem, values: dict):
-    """The spectral form of recycle = reference-eigen with Fourier modes, when T is a periodic
-    convolution and the k modes are whole (no cosine without its sine); else None."""
-    if not (values["recycle"] == "reference-eigen" and values["eigen_solver"] == "fourier"
-            and problem.reference_operator is not None
-            and hasattr(problem.reference_operator, "full_spectrum")
-            and is_spectral_candidate(problem.operator)
-            and problem.reference_operator.image_shape == problem.operator.image_shape):
-        return None
-    reference = problem.reference_operator
-    frequencies = fourier_mode_frequencies(reference.image_shape, values["recycle_k"],
-                                           reference.full_spectrum())
-    if frequencies is None:
-        return None
-    return FourierRecycleSpace(problem.operator, frequencies, values["drop_tolerance"])
-
-
-def _recycle_space(problem, values: dict, spectral: bool = False):
-    """The recycle space of the values; with ``spectral`` the zero-cost Fourier form where it
-    applies (the descent kinds; CGLS projects through the generic one)."""
-    _check_count(problem.operator, values)
-    space = _fourier_space(problem, values) if spectral else None
-    if space is None:
-        space = RecycleSpace(problem.operator, recycle_vectors(problem, values),
-                             values["drop_tolerance"])
-    return space
 
 
 class _AugmentedDescent(ExplicitStateSolver):
@@ -232,11 +20,11 @@ class _AugmentedDescent(ExplicitStateSolver):
 
     parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS, **WARM_START_PARAMETER,
                   **CHECK_PARAMETER}
-    check_parameters = staticmethod(_check_recycle)
+    check_parameters = staticmethod(check_recycle)
 
     def __init__(self, problem, values: dict):
         super().__init__(problem, values)
-        self.space = _recycle_space(problem, values, spectral=True)
+        self.space = recycle_space(problem, values, spectral=True)
         self._step_operator, self._projections = self.space.step_parts()
         self._g, self._h = self.operator.create_vecs()
         self.check_every = values["check_residual_every"]
@@ -301,12 +89,12 @@ class AugmentedKrylov(IterativeSolver):
     parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS, **WARM_START_PARAMETER,
                   "ksp_type": Field(str, "cgls", "PETSc least-squares Krylov method on the "
                                     "projected problem", choices=("cgls", "lsqr"))}
-    check_parameters = staticmethod(_check_recycle)
+    check_parameters = staticmethod(check_recycle)
     exact_resume = False
 
     def __init__(self, problem, values: dict):
         super().__init__(problem, values)
-        self.space = _recycle_space(problem, values)
+        self.space = recycle_space(problem, values)
 
     def initial_state(self) -> SolverState:
         return SolverState(vectors={"x": initial_guess(self.operator, self.values)})
