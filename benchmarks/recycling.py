@@ -38,10 +38,9 @@ def _worker(args) -> None:
     from hpcinv.operators.normal import NormalOperator
     from hpcinv.problems.imaging import ao_problem, gaussian_blur_problem
     from hpcinv.solvers.augmented import augmented_steepest_descent
-    from hpcinv.solvers.recycle_builders import (eigenvectors, fourier_eigenvectors,
-                                                 fourier_mode_frequencies)
+    from hpcinv.solvers.recycle_builders import eigenvectors
+    from hpcinv.solvers.recycle_sources import fourier_space, reference_eigen_space
     from hpcinv.solvers.recycle_space import RecycleSpace
-    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
 
     comm = PETSc.COMM_WORLD
     rows = []
@@ -67,30 +66,21 @@ def _worker(args) -> None:
             for source in sources:
                 comm.barrier()
                 started = time.perf_counter()
-                reference = problem.reference_operator
                 if source == "fourier-spectral":
-                    frequencies = fourier_mode_frequencies(reference.image_shape, k,
-                                                           reference.full_spectrum())
-                    if frequencies is None:
+                    space = fourier_space(problem, k)
+                    if space is None:
                         continue            # k splits a cosine-sine pair
-                    space = FourierRecycleSpace(problem.operator, frequencies)
-                    vectors = None
-                elif source == "fourier":
-                    template, _ = problem.operator.create_vecs()
-                    vectors = fourier_eigenvectors(reference.image_shape, k,
-                                                   reference.full_spectrum(), template=template)
                 elif name == "ao":
-                    vectors = eigenvectors(problem.reference_operator, k, complex_pairs="drop")
+                    space = reference_eigen_space(problem, k, source, spectral=False)
                 else:
-                    vectors = eigenvectors(NormalOperator(problem.operator), k, symmetric=True)
-                if vectors is not None:
-                    space = RecycleSpace(problem.operator, vectors)
+                    space = RecycleSpace(problem.operator, eigenvectors(
+                        NormalOperator(problem.operator), k, symmetric=True))
                 build = time.perf_counter() - started
                 seconds = per_iteration(problem, space)
                 rows.append({"problem": name, "n": problem.grid_shape[0], "ranks": comm.size,
                              "k": space.k, "source": source, "build_seconds": round(build, 3),
                              "seconds_per_iteration": seconds, "ratio": seconds / plain})
-                del vectors, space
+                del space
     if comm.rank == 0:
         print(json.dumps(rows))
 

@@ -169,7 +169,8 @@ def _check_count(operator, values: dict) -> None:
 
 
 def _recycle_vectors(problem, values: dict) -> list:
-    """The vectors spanning the recycle space that the solver values ask for."""
+    """The vectors spanning the recycle space the solver values ask for (all sources but
+    reference-eigen, which ``reference_eigen_space`` builds)."""
     operator, source = problem.operator, values["recycle"]
     if source == "file":
         return load_recycle_vectors(values["recycle_file"], operator)
@@ -177,8 +178,6 @@ def _recycle_vectors(problem, values: dict) -> list:
         return load_result_solutions(values["recycle_results"], operator)
     if source == "eigen":
         return eigenvectors(NormalOperator(operator), values["recycle_k"], symmetric=True)
-    if source == "reference-eigen":
-        return _reference_eigenvectors(problem, values["recycle_k"], values["eigen_solver"])
     if source == "sd-iterates":
         return _sd_iterate_vectors(problem, values)
     return []
@@ -191,7 +190,7 @@ def initial_guess(operator, values: dict):
     return operator.create_vecs()[0]
 
 
-def _fourier_space(problem, k: int, drop_tolerance: float):
+def fourier_space(problem, k: int, drop_tolerance: float = 1e-10):
     """The spectral form of the k leading Fourier modes of the reference operator, when T is
     a periodic convolution and the modes are whole (no cosine without its sine); else None."""
     reference = problem.reference_operator
@@ -211,7 +210,7 @@ def reference_eigen_space(problem, k: int, eigen_solver: str = "fourier",
     with ``spectral`` and Fourier modes, the zero-cost spectral form where it applies."""
     space = None
     if spectral and eigen_solver == "fourier":
-        space = _fourier_space(problem, k, drop_tolerance)
+        space = fourier_space(problem, k, drop_tolerance)
     if space is None:
         space = RecycleSpace(problem.operator, _reference_eigenvectors(problem, k, eigen_solver),
                              drop_tolerance)

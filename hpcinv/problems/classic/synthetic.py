@@ -26,13 +26,14 @@ def regularization_problems(values: dict, grid_shape: tuple, key: str) -> list:
     return [(key, message)] if message else []
 
 
-def check_arguments(function: str, parameters: dict, arguments: dict, grid_shape) -> None:
+def check_arguments(function: str, parameters: dict, arguments: dict,
+                    grid_shape=None) -> None:
     """Check a driver script's call ``function(**arguments)`` by the kind's schema; raise
     ValueError naming every bad argument.  ``grid_shape`` maps checked values to the grid
-    that a ``regularization`` argument, where the kind has one, must fit."""
+    that a ``regularization`` argument must fit (for kinds that have one)."""
     given = {key: value for key, value in arguments.items() if value is not None}
     values, problems = validate_table(given, parameters, function)
-    if not problems and "regularization" in values:
+    if not problems and grid_shape is not None:
         problems = regularization_problems(values, grid_shape(values),
                                            f"{function}.regularization")
     if problems:

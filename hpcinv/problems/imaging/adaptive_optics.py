@@ -99,7 +99,7 @@ def ao_problem(comm, n: int = 257, stars: int = 200, pupil_pixels: int = 64,
                      d_over_r0=d_over_r0, actuators=actuators,
                      low_order_residual=low_order_residual, exposures=exposures, frame=frame,
                      wind_pixels=wind_pixels, noise_level=noise_level, noise=noise, seed=seed)
-    check_arguments("ao_problem", PARAMETERS, arguments, lambda values: ())
+    check_arguments("ao_problem", PARAMETERS, arguments)
     problems = _check_sizes(arguments)
     if problems:
         raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))

@@ -26,6 +26,7 @@ from ..base import Problem
 from ..classic.noise import add_relative_noise
 from ..classic.synthetic import check_arguments
 from .images import geometric_pattern
+from .psf import gaussian_psf
 
 BOUNDARIES = ("reflective", "periodic")
 
@@ -53,8 +54,6 @@ def blur_operator(comm, n: int, sigma: float, boundary: str):
     exactly symmetric about its centre, so it takes psfGauss on the odd square of side
     2 (n // 2) + 1 (for even n one row and column more, holding at most exp(-n^2 / (8
     sigma^2)) of the peak)."""
-    from .psf import gaussian_psf
-
     if boundary == "periodic":
         psf, center = gaussian_psf((n, n), sigma)
         return PeriodicConvolution(comm, psf, center)
@@ -95,7 +94,7 @@ def gaussian_blur_problem(comm, n: int = 500, sigma: float = 6.0, boundary: str 
     check_arguments("gaussian_blur_problem", PARAMETERS,
                     dict(n=n, sigma=sigma, boundary=boundary, inverse_crime=inverse_crime,
                          pad=pad, noise_level=noise_level, seed=seed,
-                         auxiliary_sigmas=list(auxiliary_sigmas)), lambda values: ())
+                         auxiliary_sigmas=list(auxiliary_sigmas)))
     operator = blur_operator(comm, n, sigma, boundary)
     truth, data = operator.create_vecs()
     rows = operator.rows
