@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hpcinv.io.results import read_summary  # noqa: E402
+from hpcinv.core.io.results import read_summary  # noqa: E402
 
 JOB = """
 [problem]

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hpcinv.io.results import read_summary  # noqa: E402
+from hpcinv.core.io.results import read_summary  # noqa: E402
 
 GRAVITY = """
 [problem]
@@ -87,7 +87,7 @@ def sklearn_peer(matrix, data, noise_norm: float, rank: int, rule: str) -> dict:
     import numpy as np
     from sklearn.utils.extmath import randomized_svd
 
-    from hpcinv.solvers.paramchoice import SpectralModel, choose_lambda
+    from hpcinv.solvers.tikhonov.paramchoice import SpectralModel, choose_lambda
 
     started = time.perf_counter()
     left, singular, _ = randomized_svd(matrix, n_components=rank, n_oversamples=10, n_iter=0,
@@ -103,12 +103,12 @@ def sklearn_peer(matrix, data, noise_norm: float, rank: int, rule: str) -> dict:
 
 def serial_problem(problem_text: str):
     """(matrix, data, noise norm) on one process for the peer: the job's own."""
-    from hpcinv.runtime.petsc_env import initialize
+    from hpcinv.core.petsc_env import initialize
 
     PETSc = initialize()
     import scipy.sparse as sp
 
-    from hpcinv.jobspec import PROBLEMS, parse_spec
+    from hpcinv.core.jobspec import PROBLEMS, parse_spec
 
     spec = parse_spec(problem_text + '[solver]\nkind = "cgls"\n')
     kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")

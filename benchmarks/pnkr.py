@@ -47,7 +47,7 @@ MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
 
 def _build(mesh: str, order: int, step: str = "projection"):
     from helpers import build_job
-    from hpcinv.runtime.petsc_env import initialize
+    from hpcinv.core.petsc_env import initialize
 
     petsc = initialize()
     return build_job(petsc.COMM_WORLD, JOB.format(mesh=mesh, order=order, step=step))
@@ -110,7 +110,7 @@ def dense_reference(mesh: str, loops: int) -> dict:
     gram = blocks.data_gram.toarray()
     kernel, cube = blocks.kernel, solver.operator.rows(problem.data, blocks.equations)
     u = np.zeros((blocks.spatial_size, blocks.theta_size))
-    omega = solver.values["omega"]
+    omega = solver.omega
     start = time.perf_counter()
     for _ in range(loops):
         for r in np.random.default_rng(0).permutation(blocks.equations):

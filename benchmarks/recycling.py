@@ -30,17 +30,18 @@ sys.path.insert(0, str(ROOT))
 
 
 def _worker(args) -> None:
-    from hpcinv.runtime.petsc_env import initialize
+    from hpcinv.core.petsc_env import initialize
 
     PETSc = initialize()
     from mpi4py import MPI
 
-    from hpcinv.operators.normal import NormalOperator
-    from hpcinv.problems.imaging import ao_problem, gaussian_blur_problem
-    from hpcinv.solvers.augmented import augmented_steepest_descent
-    from hpcinv.solvers.recycle_builders import eigenvectors
-    from hpcinv.solvers.recycle_sources import fourier_space, reference_eigen_space
-    from hpcinv.solvers.recycle_space import RecycleSpace
+    from hpcinv.linalg.operator import NormalOperator
+    from hpcinv.apps.imaging import ao_problem, gaussian_blur_problem
+    from hpcinv.solvers.framework.stopping import FixedIterations
+    from hpcinv.solvers.recycling.augmented import AugmentedSteepestDescent
+    from hpcinv.linalg.decompositions.eigen import eigenvectors
+    from hpcinv.solvers.recycling.sources import fourier_space, reference_eigen_space
+    from hpcinv.solvers.recycling.space import RecycleSpace
 
     comm = PETSc.COMM_WORLD
     rows = []
@@ -50,8 +51,9 @@ def _worker(args) -> None:
         for _ in range(args.repeats):
             comm.barrier()
             started = time.perf_counter()
-            augmented_steepest_descent(problem.operator, problem.data, space,
-                                       max_iterations=args.iterations)
+            AugmentedSteepestDescent(problem.operator, problem.data, space,
+                                     max_iterations=args.iterations, stopping=FixedIterations(),
+                                     defer_recycled_update=True).run()
             best = min(best, (time.perf_counter() - started) / args.iterations)
         return comm.tompi4py().allreduce(best, op=MPI.MAX)
 

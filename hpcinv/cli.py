@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
-from .runtime.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
+from .core.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and {command: handler(args)}."""
     parser = argparse.ArgumentParser(prog="hpcinv", description="MPI-parallel solver service "
                                      "for regularized linear inverse problems")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -42,11 +44,6 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("info", help="versions of hpcinv, PETSc, SLEPc, MPI, HDF5; ranks")
 
-    templates = commands.add_parser("templates", help="SSP template libraries (MILES)")
-    templates.add_argument("action", choices=("fetch", "info"),
-                           help="fetch: download and verify MILES (idempotent); info: describe")
-    templates.add_argument("--dir", help="a MILES/E-MILES directory (info), or where to fetch "
-                           "to (default $HPCINV_DATA or ~/.cache/hpcinv)")
     commands.add_parser("kinds", help="registered problem and solver kinds and their keys")
 
     plot = commands.add_parser("plot", help="figures (PNG) and FITS maps of a result")
@@ -61,11 +58,6 @@ def _parser() -> argparse.ArgumentParser:
                       help="cap the loops (default: the demo job's)")
     demo.add_argument("--quiet", action="store_true")
 
-    mock = commands.add_parser("mock", help="write a galaxy job's mock galaxy as a FITS "
-                               "datacube (DATA, STAT, NOISEFREE; 1 rank or under mpirun)")
-    mock.add_argument("job", help="job spec (TOML) of a galaxy mock")
-    mock.add_argument("--out", required=True, help="FITS file to write")
-
     from .reproduce import EXPERIMENTS, experiment
 
     reproduce = commands.add_parser("reproduce", help="reproduce a paper's figures; prints "
@@ -76,12 +68,15 @@ def _parser() -> argparse.ArgumentParser:
         sub = experiments.add_parser(name, help=module.HELP)
         sub.add_argument("--json", action="store_true", help="print JSON rows")
         module.add_arguments(sub)
-    return parser
+    handlers = dict(COMMANDS)
+    for module in APP_COMMAND_MODULES:
+        handlers.update(importlib.import_module(module).add_commands(commands))
+    return parser, handlers
 
 
 def _run_job(spec, args) -> int:
     from .pipeline import run
-    from .runtime.mpi import report_and_exit, world
+    from .core.mpi import report_and_exit, world
 
     comm = world()
     try:
@@ -97,8 +92,8 @@ def _run_job(spec, args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .jobspec import load_spec
-    from .runtime.mpi import agree, report_and_exit, world
+    from .core.jobspec import load_spec
+    from .core.mpi import agree, report_and_exit, world
 
     comm = world()
     try:
@@ -109,11 +104,11 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from .demo import demo_spec
+    from .apps.galaxy.demo import demo_spec
 
     spec = demo_spec(args.max_iterations)
     code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet))
-    from .runtime.mpi import world
+    from .core.mpi import world
 
     if code == EXIT_OK and world().rank == 0:
         result = args.output or spec.output["path"]
@@ -122,23 +117,8 @@ def _cmd_demo(args) -> int:
     return code
 
 
-def _cmd_mock(args) -> int:
-    from .jobspec import load_spec
-    from .problems.galaxy.mockcube import write_mock_cube
-    from .runtime.mpi import agree, report_and_exit, world
-
-    comm = world()
-    try:
-        path = write_mock_cube(agree(comm, load_spec, args.job), args.out)
-    except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
-        report_and_exit(error, comm)
-    if comm.rank == 0:
-        print(f"hpcinv: wrote {path}")
-    return EXIT_OK
-
-
 def _cmd_plot(args) -> int:
-    from .figures import plot_result
+    from .report.figures import plot_result
 
     for path in plot_result(args.result, args.out):
         print(f"hpcinv: wrote {path}")
@@ -152,7 +132,7 @@ def _cmd_reproduce(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from .jobspec import PROBLEMS, load_spec
+    from .core.jobspec import PROBLEMS, load_spec
 
     spec = load_spec(args.job)
     PROBLEMS.get(spec.problem["kind"], "problem.kind").prepare(spec.problem)
@@ -162,8 +142,8 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_slurm(args) -> int:
-    from .jobspec import load_spec
-    from .slurm import render
+    from .core.jobspec import load_spec
+    from .core.slurm import render
 
     load_spec(args.job)   # refuse to queue a job that would fail validation
     script = render(args.job, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
@@ -178,7 +158,7 @@ def _cmd_slurm(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .io.results import read_summary
+    from .core.io.results import read_summary
 
     if not Path(args.result).is_file():
         raise InputError((args.result, "no such result file"))
@@ -191,16 +171,16 @@ def _cmd_inspect(args) -> int:
         summary["history"] = {k: v.tolist() for k, v in history.items()}
         print(json.dumps(summary, indent=2, default=str))
         return EXIT_OK
-    from .inspect_text import format_summary
+    from .report.summary import format_summary
 
     print(format_summary(args.result, summary, history))
     return EXIT_OK
 
 
 def _cmd_info(args) -> int:
-    from .runtime import petsc_env
-    from .runtime.mpi import world
-    from .versions import collect
+    from .core import petsc_env
+    from .core.mpi import world
+    from .core.versions import collect
 
     petsc_env.initialize()
     comm = world()
@@ -217,9 +197,9 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_kinds(args) -> int:
-    from .jobspec import PROBLEMS, SOLVERS
-    from .jobspec.schema import describe
-    from .jobspec.spec import OUTPUT_SCHEMA
+    from .core.jobspec import PROBLEMS, SOLVERS
+    from .core.jobspec.schema import describe
+    from .core.jobspec.spec import OUTPUT_SCHEMA
 
     sections = [(f"[problem] kind = \"{name}\"", PROBLEMS.get(name, "").parameters)
                 for name in PROBLEMS.names()]
@@ -234,34 +214,19 @@ def _cmd_kinds(args) -> int:
     return EXIT_OK
 
 
-def _cmd_templates(args) -> int:
-    from .io import templates
-
-    if args.action == "fetch":
-        directory = templates.fetch_miles(Path(args.dir) if args.dir else None)
-        print(f"hpcinv: MILES templates in {directory}")
-        return EXIT_OK
-    directory = args.dir or templates.fetch_miles()
-    library = templates.load_library(directory, key="--dir")
-    print(f"library        {library.source}")
-    print(f"spectra        {library.spectra.shape[0]} [M/H] x {library.spectra.shape[1]} ages")
-    print(f"[M/H]          {', '.join(f'{m:+.2f}' for m in library.metallicities)}")
-    print(f"ages (Gyr)     {library.ages[0]:.4g} .. {library.ages[-1]:.4g}")
-    print(f"wavelength     {library.wavelength[0]:.1f} .. {library.wavelength[-1]:.1f} A, "
-          f"step {library.wavelength[1] - library.wavelength[0]:.2f} A, FWHM {library.fwhm} A")
-    return EXIT_OK
-
-
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
             "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds,
-            "templates": _cmd_templates, "plot": _cmd_plot, "demo": _cmd_demo,
-            "reproduce": _cmd_reproduce, "mock": _cmd_mock}
+            "plot": _cmd_plot, "demo": _cmd_demo, "reproduce": _cmd_reproduce}
+
+# Applications' own commands (each module's add_commands(subparsers) -> {name: handler}).
+APP_COMMAND_MODULES = ("hpcinv.apps.galaxy.commands",)
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser, handlers = _parser()
+    args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return handlers[args.command](args)
     except InputError as error:
         print(f"hpcinv: invalid input:\n{error.format()}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -9,21 +9,21 @@ from __future__ import annotations
 import datetime
 import os
 import socket
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec
-from .jobspec.schema import check_value
-from .jobspec.spec import OUTPUT_SCHEMA
-from .runtime import petsc_env
-from .runtime.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
-from .runtime.mpi import agree
-from .runtime.progress import Progress
-from .runtime.signals import StopRequest
+from .core.jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec
+from .core.jobspec.schema import check_value
+from .core.jobspec.spec import OUTPUT_SCHEMA
+from .core import petsc_env
+from .core.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, job_keys
+from .core.mpi import agree, same_on_every_rank
+from .core.reporting import rank0_progress
+from .core.progress import Progress
+from .core.signals import StopRequest
 
 
 @dataclass
@@ -58,8 +58,25 @@ def _check_output(path: str) -> None:
 
 
 def _say(comm, quiet: bool, message: str) -> None:
-    if comm.rank == 0 and not quiet:
-        print(f"hpcinv: {message}", file=sys.stderr, flush=True)
+    rank0_progress(comm, quiet)(message)
+
+
+def build(spec, comm=None):
+    """(problem, solver) of a job on ``comm`` (default PETSc's COMM_WORLD), as ``run`` builds
+    them: the problem kind's inputs checked on every rank (``agree``), then the distributed
+    problem and the solver kind's algorithm.  For drivers that run the algorithm themselves
+    (``solver.run()``)."""
+    spec = _as_spec(spec)
+    if comm is None:
+        comm = petsc_env.initialize().COMM_WORLD
+    problem_kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
+    solver_kind = SOLVERS.get(spec.solver["kind"], "solver.kind")
+    prepared = agree(comm.tompi4py(), problem_kind.prepare, spec.problem)
+    with job_keys("problem"):
+        problem = problem_kind.build(prepared, comm)
+    with job_keys("solver"):
+        solver = solver_kind.build(problem, spec.solver)
+    return problem, solver
 
 
 def run(spec, *, resume: bool = False, output: str | None = None,
@@ -93,7 +110,7 @@ def _resume_point(store, path: str, fingerprint: str, resume: bool) -> tuple[str
     if store.exists():
         return "checkpoint", None
     if os.path.exists(path):
-        from .io.results import read_summary
+        from .core.io.results import read_summary
 
         try:
             summary = read_summary(path)
@@ -111,10 +128,7 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
     mpi = comm.tompi4py()
     path = spec.output["path"]
     fingerprint = spec.fingerprint()
-    problem_kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
-    solver_kind = SOLVERS.get(spec.solver["kind"], "solver.kind")
-
-    from .io.checkpoint import CheckpointStore
+    from .core.io.checkpoint import CheckpointStore
 
     agree(mpi, _check_output, path)
     store = CheckpointStore(path, fingerprint, mpi)
@@ -130,9 +144,7 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
     elif start == "fresh" and resume:
         _say(mpi, quiet, f"no checkpoint {store.path}: starting from the beginning")
 
-    prepared = agree(mpi, problem_kind.prepare, spec.problem)
-    problem = problem_kind.build(prepared, comm)
-    solver = solver_kind(problem, spec.solver)
+    problem, solver = build(spec, comm)
     state = solver.initial_state()
     if start == "checkpoint":
         state = store.load(state)
@@ -146,7 +158,7 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
         return RunOutcome(None, store.path if start == "checkpoint" else None, "signal",
                           state.iteration, EXIT_INTERRUPTED)
 
-    from .solvers.control import IterationControl
+    from .solvers.framework.control import IterationControl
 
     progress = Progress(enabled=mpi.rank == 0 and not quiet,
                         interval=spec.output["progress_seconds"],
@@ -158,7 +170,8 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
         checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=store.save,
         stop_request=stop_request, progress=progress)
     clock = time.perf_counter()
-    reason = solver.solve(state, control)
+    with job_keys("solver"):
+        reason = solver.solve(state, control)
     solve_seconds = time.perf_counter() - clock
 
     if reason in ("signal", "wall_time"):
@@ -175,8 +188,8 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
 def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, started,
            fingerprint, timings):
     """Write the result file (a signal arriving now is ignored: the result is nearly there)."""
-    from .io.results import write_result
-    from .versions import collect
+    from .core.io.results import write_result
+    from .core.versions import collect
 
     solution = solver.solution(state)
     extra = {}
@@ -201,7 +214,7 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
         "solver_results": solver.result_attributes(state),
     }
     # HDF5 attributes are written collectively and must be identical on every rank.
-    attrs = mpi.bcast(attrs)
+    attrs = same_on_every_rank(mpi, attrs)
     write_result(spec.output["path"], mpi, solution=solution, history=state.history,
                  attrs=attrs, grid_shape=problem.grid_shape, derived=problem.derived(solution),
                  extra_vectors=extra)

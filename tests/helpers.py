@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hpcinv.operators import Operator
+from hpcinv.linalg import Operator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,12 +63,11 @@ def gather(vec):
 
 def build_job(comm, text: str):
     """(spec, problem, solver) of a job given as TOML text, built on ``comm`` in-process."""
-    from hpcinv.jobspec import PROBLEMS, SOLVERS, parse_spec
+    from hpcinv.core.jobspec import parse_spec
+    from hpcinv.pipeline import build
 
     spec = parse_spec(text)
-    kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
-    problem = kind.build(kind.prepare(spec.problem), comm)
-    solver = SOLVERS.get(spec.solver["kind"], "solver.kind")(problem, spec.solver)
+    problem, solver = build(spec, comm)
     return spec, problem, solver
 
 
@@ -78,7 +77,7 @@ def distributed_matrix(dense, kind: str = "aij"):
     import numpy as np
     from petsc4py import PETSc
 
-    from hpcinv.operators import MatOperator
+    from hpcinv.linalg import MatOperator
 
     comm = PETSc.COMM_WORLD
     m, n = dense.shape
@@ -113,8 +112,8 @@ class MatrixFree(Operator):
     """An operator seen only through mult/mult_transpose (a shell Mat), counting products."""
 
     def __init__(self, inner):
+        super().__init__(inner.range_layout, inner.domain_layout)
         self.inner = inner
-        self.shape, self.local_shape, self.comm = inner.shape, inner.local_shape, inner.comm
         self.products = 0
 
     def mult(self, x, y):

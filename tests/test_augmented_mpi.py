@@ -3,19 +3,20 @@ references that do not depend on the rank count."""
 import numpy as np
 import pytest
 
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.core.petsc_env import initialize
 
 PETSc = initialize()
 COMM = PETSc.COMM_WORLD
 
-from hpcinv.jobspec import parse_spec  # noqa: E402
-from hpcinv.runtime.errors import InputError  # noqa: E402
+from hpcinv.core.jobspec import parse_spec  # noqa: E402
+from hpcinv.core.errors import InputError  # noqa: E402
 from hpcinv.solvers import IterationControl  # noqa: E402
-from hpcinv.solvers.augmented import (augmented_cgls, augmented_landweber,  # noqa: E402
-                                      augmented_steepest_descent, descent_step,
-                                      landweber_step, projected_krylov, residual_gaps)
-from hpcinv.solvers.recycle_space import RecycleSpace  # noqa: E402
-from hpcinv.operators.dense import dense_matrix  # noqa: E402
+from hpcinv.solvers.framework.stopping import FixedIterations  # noqa: E402
+from hpcinv.solvers.recycling.augmented import (AugmentedCGLS, AugmentedLandweber,  # noqa: E402
+                                                AugmentedSteepestDescent, descent_step,
+                                                landweber_step, residual_gaps)
+from hpcinv.solvers.recycling.space import RecycleSpace  # noqa: E402
+from hpcinv.linalg.dense import dense_matrix  # noqa: E402
 from tests.helpers import (build_job, distributed_matrix, domain_vec, domain_vecs,  # noqa: E402
                            gather, range_vec)
 
@@ -85,9 +86,12 @@ def test_recursive_residual_is_true_residual_and_orthogonal_to_c():
         descent_step(op, space, x, r, g, h)
     gap, orthogonality = residual_gaps(op, y, space, x, r)
     assert gap < 1e-10 and orthogonality < 1e-10
-    result = augmented_steepest_descent(op, y, space, max_iterations=100,
-                                        check_residual_every=25)
-    assert [check[0] for check in result.residual_checks] == [25, 50, 75, 100]
+    result = AugmentedSteepestDescent(op, y, space, max_iterations=100,
+                                      check_residual_every=25).run()
+    checked = np.isfinite(result.history["residual_gap"])
+    assert result.history["iteration"][checked].tolist() == [25, 50, 75, 100]
+    assert np.all(result.history["residual_gap"][checked] < 1e-10)
+    assert np.all(result.history["range_orthogonality"][checked] < 1e-10)
 
 
 def _plain_sd(dense, y, iterations):
@@ -105,8 +109,8 @@ def test_without_recycle_vectors_it_is_plain_steepest_descent():
     dense, _, _, truth, _ = _problem()
     op = distributed_matrix(dense)
     y = range_vec(op, dense @ truth)
-    plain = augmented_steepest_descent(op, y, None, max_iterations=30)
-    empty = augmented_steepest_descent(op, y, RecycleSpace(op, []), max_iterations=30)
+    plain = AugmentedSteepestDescent(op, y, None, max_iterations=30).run()
+    empty = AugmentedSteepestDescent(op, y, RecycleSpace(op, []), max_iterations=30).run()
     assert np.array_equal(gather(plain.x), gather(empty.x))
     reference = _plain_sd(dense, dense @ truth, 30)
     assert np.allclose(gather(plain.x), reference, rtol=0, atol=1e-10 * np.linalg.norm(reference))
@@ -120,8 +124,8 @@ def test_invariant_subspace_augmentation_has_the_plain_limit_and_is_faster():
     space = RecycleSpace(op, domain_vecs(op, V[:, :3]))
     solution = np.linalg.lstsq(dense, dense @ truth, rcond=None)[0]
     kwargs = dict(tau=1.0, noise_norm=1e-11 * y.norm(), max_iterations=2000)
-    augmented = augmented_steepest_descent(op, y, space, **kwargs)
-    plain = augmented_steepest_descent(op, y, None, **kwargs)
+    augmented = AugmentedSteepestDescent(op, y, space, **kwargs).run()
+    plain = AugmentedSteepestDescent(op, y, None, **kwargs).run()
     for result in (augmented, plain):
         assert result.reason == "discrepancy"
         assert np.allclose(gather(result.x), solution, atol=1e-9 * np.linalg.norm(solution))
@@ -138,15 +142,15 @@ def test_landweber_step_and_discrepancy():
     noise = rng.standard_normal(M)
     noise *= 0.01 * np.linalg.norm(dense @ truth) / np.linalg.norm(noise)
     y = range_vec(op, dense @ truth + noise)
-    result = augmented_landweber(op, y, space, tau=1.1, noise_norm=np.linalg.norm(noise),
-                                 max_iterations=5000, truth=domain_vec(op, truth))
+    result = AugmentedLandweber(op, y, space, tau=1.1, noise_norm=np.linalg.norm(noise),
+                                max_iterations=5000).run(truth=domain_vec(op, truth))
     residuals = result.history["residual_norm"]
     assert result.reason == "discrepancy"
     assert np.all(np.diff(residuals) <= 1e-12 * residuals[0])
     assert result.discrepancy_iteration == result.history["iteration"][-1]
     assert 0 <= result.semiconvergence_iteration <= result.discrepancy_iteration
     with pytest.raises(ValueError, match="step"):
-        augmented_landweber(op, y, space, step=-1.0)
+        AugmentedLandweber(op, y, space, step=-1.0)
 
 
 @pytest.mark.mpi
@@ -155,10 +159,9 @@ def test_augmented_cgls_is_xp_plus_complement_and_reaches_discrepancy():
     op = distributed_matrix(dense)
     space, _ = _space(op, rng)
     y = range_vec(op, dense @ truth)
-    t, _ = op.create_vecs()
-    x = t.duplicate()
-    projected_krylov(op, y, space, t, x, lambda its, res, cur: "stop" if its >= 5 else None,
-                     max_iterations=50)
+    method = AugmentedCGLS(op, y, space, max_iterations=5, stopping=FixedIterations())
+    x = method.run().x
+    t = method.projected_iterate
     U = np.column_stack([gather(u) for u in space.U])
     C = np.column_stack([gather(c) for c in space.C])
     x_p = U @ (C.T @ (dense @ truth))
@@ -169,8 +172,8 @@ def test_augmented_cgls_is_xp_plus_complement_and_reaches_discrepancy():
     noise *= 0.01 * np.linalg.norm(dense @ truth) / np.linalg.norm(noise)
     y = range_vec(op, dense @ truth + noise)
     delta = np.linalg.norm(noise)
-    result = augmented_cgls(op, y, space, tau=1.1, noise_norm=delta, max_iterations=50,
-                            truth=domain_vec(op, truth))
+    result = AugmentedCGLS(op, y, space, tau=1.1, noise_norm=delta,
+                           max_iterations=50).run(truth=domain_vec(op, truth))
     residuals = result.history["residual_norm"]
     assert result.reason == "discrepancy"
     assert residuals[-1] <= 1.1 * delta and np.all(residuals[:-1] > 1.1 * delta)

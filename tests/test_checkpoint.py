@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hpcinv.io.results import read_solution, read_summary
+from hpcinv.core.io.results import read_solution, read_summary
 from helpers import hpcinv, start, write_job
 
 # Noise-free data: the discrepancy target is 0, so the run always goes to max_iterations.

@@ -5,18 +5,19 @@ import inspect
 import numpy as np
 import pytest
 
-from hpcinv.jobspec import PROBLEMS
-from hpcinv.jobspec.schema import validate_table
-from hpcinv.operators import dense, dot_test
-from hpcinv.operators.dense import dense_operator
-from hpcinv.operators.random import normal_slice
+from hpcinv.core.jobspec import PROBLEMS
+from hpcinv.core.jobspec.schema import validate_table
+from hpcinv.linalg import dense, dot_test
+from hpcinv.solvers.framework.capabilities import Regularization
+from hpcinv.linalg.dense import dense_operator
+from hpcinv.linalg.random import normal_slice
 from hpcinv.operators.rays import ray_matrix_rows, ray_operator
-from hpcinv.problems.classic import crosswell, gravity, parallel_beam
-from hpcinv.problems.classic.gravity import gravity_rows
-from hpcinv.problems.classic.noise import add_relative_noise
-from hpcinv.problems.classic.phantoms import shepp_logan
-from hpcinv.runtime.errors import InputError
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.apps.classic import crosswell, gravity, parallel_beam
+from hpcinv.apps.classic.gravity import gravity_rows
+from hpcinv.apps.synthetic.noise import add_relative_noise
+from hpcinv.apps.classic.phantoms import shepp_logan
+from hpcinv.core.errors import InputError
+from hpcinv.core.petsc_env import initialize
 from helpers import gather
 
 PETSc = initialize()
@@ -157,7 +158,7 @@ def test_gravity_equals_the_dense_formula():
     np.testing.assert_allclose(gather(problem.noise_free_data), matrix @ truth, rtol=1e-13)
     assert problem.noise_norm == 0 and problem.data.equal(problem.noise_free_data)
     assert dot_test(problem.operator, seed=2) < 1e-12
-    assert problem.grid_shape == (37,) and problem.regularization.name == "identity"
+    assert problem.grid_shape == (37,) and problem.require(Regularization).operator.name == "identity"
 
 
 @pytest.mark.mpi
@@ -173,7 +174,7 @@ def test_noise_has_the_requested_norm_on_any_number_of_ranks(level):
     assert np.linalg.norm(data - noise_free) == pytest.approx(level * np.linalg.norm(noise_free),
                                                               rel=1e-12, abs=1e-15)
     assert problem.noise_norm == pytest.approx(level * np.linalg.norm(clean), rel=1e-12)
-    assert problem.regularization.shape == (35, 37)
+    assert problem.require(Regularization).operator.shape == (35, 37)
 
 
 def test_add_relative_noise_refuses_a_negative_level():
@@ -218,7 +219,7 @@ def test_crosswell_rays_join_every_source_to_every_receiver():
     assert dot_test(problem.operator, seed=5) < 1e-12
     truth = gather(problem.truth).reshape(50, 50)
     assert truth.max() == pytest.approx(1.0, abs=0.02) and truth[0].max() < 0.02
-    assert problem.regularization.shape == (2500, 2500)
+    assert problem.require(Regularization).operator.shape == (2500, 2500)
 
 
 @pytest.mark.mpi
@@ -290,7 +291,7 @@ def test_a_kind_builds_the_problem_its_function_builds():
     direct = parallel_beam(COMM, n=12, angles=[0.0, 30.0], noise_level=0.1,
                            regularization="gradient2d")
     assert problem.data.equal(direct.data) and problem.noise_norm == direct.noise_norm
-    assert problem.regularization.name == "gradient2d"
+    assert problem.require(Regularization).operator.name == "gradient2d"
     assert problem.attributes == {"n": 12, "angles": [0.0, 30.0], "detectors": 17,
                                   "noise_level": 0.1, "seed": 0, "regularization": "gradient2d"}
 

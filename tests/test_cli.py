@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from hpcinv.io.results import read_solution, read_summary
+from hpcinv.core.io.results import read_solution, read_summary
 from helpers import ROOT, hpcinv
 
 

@@ -5,8 +5,8 @@ import signal
 
 import pytest
 
-from hpcinv.runtime.petsc_env import initialize
-from hpcinv.runtime.signals import StopRequest
+from hpcinv.core.petsc_env import initialize
+from hpcinv.core.signals import StopRequest
 from hpcinv.solvers import IterationControl, SolverState
 
 PETSc = initialize()

@@ -8,15 +8,15 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from hpcinv.io.templates import log_grid, log_rebin
-from hpcinv.jobspec import parse_spec
-from hpcinv.problems.galaxy.datacube import (fits_to_rows, onto_problem_grid, read_cube_fits,
+from hpcinv.apps.galaxy.templates import log_grid, log_rebin
+from hpcinv.core.jobspec import parse_spec
+from hpcinv.apps.galaxy.datacube import (fits_to_rows, onto_problem_grid, read_cube_fits,
                                              rows_to_fits, write_cube_fits)
-from hpcinv.problems.galaxy.kernel import observed_wavelengths
-from hpcinv.problems.galaxy.mesh import load_galaxy_mesh
-from hpcinv.problems.galaxy.mockcube import write_mock_cube
-from hpcinv.runtime.errors import InputError
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.apps.galaxy.kernel import observed_wavelengths
+from hpcinv.apps.galaxy.mesh import load_galaxy_mesh
+from hpcinv.apps.galaxy.mockcube import write_mock_cube
+from hpcinv.core.errors import InputError
+from hpcinv.core.petsc_env import initialize
 from hpcinv.solvers import IterationControl
 from helpers import ROOT, build_job, gather, hpcinv
 
@@ -212,7 +212,7 @@ def test_bad_cubes_are_input_errors_naming_the_key_and_file(tmp_path):
 
 
 def test_variance_without_a_cube_is_refused():
-    from hpcinv.jobspec import PROBLEMS
+    from hpcinv.core.jobspec import PROBLEMS
 
     spec = parse_spec(_job(variance=ROOT / TINY))
     with pytest.raises(InputError, match="problem.variance.*needs problem.cube"):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from hpcinv.problems.galaxy.derived import DerivedGrid, gathered_products, hermite, maps
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.apps.galaxy.derived import DerivedGrid, gathered_products, hermite, maps
+from hpcinv.linalg.layout import Layout
+from hpcinv.core.petsc_env import initialize
 from helpers import build_job, hpcinv
 
 PETSc = initialize()
@@ -77,16 +78,17 @@ def test_galaxy_products_agree_on_one_and_two_ranks():
 
 
 def test_plot_writes_figures_and_fits_maps(tmp_path):
-    from hpcinv.problems.galaxy.derived import grid_products
+    from hpcinv.apps.galaxy.derived import grid_products
 
     grid = _grid(np.linspace(-1000, 1000, 41))
     rows = _rows(np.exp(-0.5 * (grid.velocity / 100) ** 2))
     products = grid_products(grid)
-    world = PETSc.COMM_SELF.tompi4py()
-    products.update(gathered_products(rows, grid, world))
-    products.update(gathered_products(rows * 2, grid, world, "truth_"))
+    layout = Layout.default(PETSc.COMM_SELF, rows.shape[0])
+    products.update(gathered_products(rows, grid, layout))
+    products.update(gathered_products(rows * 2, grid, layout, "truth_"))
     result = tmp_path / "galaxy.h5"
     with h5py.File(result, "w") as handle:
+        handle.attrs["problem_kind"] = "galaxy"
         for name, values in products.items():
             handle[f"derived/{name}"] = values
         for name in ("iteration", "relative_residual", "relative_error"):

@@ -3,14 +3,14 @@ distributed datacube operator and its adjoint."""
 import numpy as np
 import pytest
 
-from hpcinv.io.templates import SPEED_OF_LIGHT, log_rebin, log_grid
-from hpcinv.operators import dot_test
-from hpcinv.problems.galaxy.bases import Basis1D, sobolev_gram
-from hpcinv.problems.galaxy.kernel import build_kernel, library_for, theta_for
-from hpcinv.problems.galaxy.mesh import load_galaxy_mesh
-from hpcinv.problems.galaxy.mock import MASS_FRACTIONS, basis_coefficients, component_densities
-from hpcinv.runtime.errors import InputError
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.apps.galaxy.templates import SPEED_OF_LIGHT, log_rebin, log_grid
+from hpcinv.linalg import dot_test
+from hpcinv.apps.galaxy.bases import Basis1D, sobolev_gram
+from hpcinv.apps.galaxy.kernel import build_kernel, library_for, theta_for
+from hpcinv.apps.galaxy.mesh import load_galaxy_mesh
+from hpcinv.apps.galaxy.mock import MASS_FRACTIONS, basis_coefficients, component_densities
+from hpcinv.core.errors import InputError
+from hpcinv.core.petsc_env import initialize
 from helpers import build_job, gather
 
 PETSc = initialize()
@@ -114,7 +114,7 @@ def test_basis_averages_are_weighted_means(order):
 def test_mock_coefficients_are_basis_averages_of_the_density(monkeypatch):
     """The factored fast path equals averaging the point density on the full quadrature grid
     (sky points in blocks of 2, so that blocks join)."""
-    monkeypatch.setattr("hpcinv.problems.galaxy.mock._SKY_CHUNK", 2)
+    monkeypatch.setattr("hpcinv.apps.galaxy.mock._SKY_CHUNK", 2)
     x, y = np.array([0.3, -0.5, 0.05]), np.array([0.0, 0.2, 0.6])
     axes = [Basis1D(np.linspace(0, 1, n), 1) for n in (7, 4, 5)]
     physical = [(-800.0, 800.0), (-1.7, 0.2), (0.1, 13.0)]

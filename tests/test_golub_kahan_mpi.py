@@ -3,9 +3,9 @@ recurrence and its scalars, orthonormal bases, breakdown, and the hybrid Tikhono
 import numpy as np
 import pytest
 
-from hpcinv.runtime.petsc_env import initialize, initialize_slepc
-from hpcinv.solvers.golub_kahan import GolubKahan, hybrid_tikhonov, projected_tikhonov
-from hpcinv.solvers.quadrature import TikhonovBounds
+from hpcinv.core.petsc_env import initialize, initialize_slepc
+from hpcinv.linalg.decompositions.golub_kahan import GolubKahan, hybrid_tikhonov, projected_tikhonov
+from hpcinv.solvers.tikhonov.quadrature import TikhonovBounds
 from helpers import distributed_matrix, gather, range_vec
 
 PETSc = initialize()

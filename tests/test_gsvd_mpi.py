@@ -3,11 +3,12 @@ convention, against dense references built identically on every rank."""
 import numpy as np
 import pytest
 
-from hpcinv.operators import dot_test
-from hpcinv.operators.random import fill_normal
-from hpcinv.operators.stacked import StackedOperator, tikhonov_lsqr
-from hpcinv.runtime.petsc_env import initialize
-from hpcinv.solvers.gsvd import gsvd
+from hpcinv.linalg import dot_test
+from hpcinv.linalg.random import fill_normal
+from hpcinv.linalg.operator import StackedOperator
+from hpcinv.solvers.tikhonov.stacked_lsqr import tikhonov_lsqr
+from hpcinv.core.petsc_env import initialize
+from hpcinv.linalg.decompositions.gsvd import gsvd
 from helpers import MatrixFree, distributed_matrix, domain_vecs, gather
 
 PETSc = initialize()

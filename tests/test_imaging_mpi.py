@@ -6,23 +6,26 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.core.petsc_env import initialize
 
 PETSc = initialize()
 
-from hpcinv.jobspec import parse_spec  # noqa: E402
+from hpcinv.core.jobspec import parse_spec  # noqa: E402
 from hpcinv.operators.convolution import (PeriodicConvolution,  # noqa: E402
                                           ReflectiveConvolution)
-from hpcinv.operators.dottest import dot_test  # noqa: E402
-from hpcinv.problems.imaging import ao_problem, gaussian_blur_problem  # noqa: E402
-from hpcinv.problems.imaging.images import geometric_pattern  # noqa: E402
-from hpcinv.problems.imaging.psf import (annular_aperture, aperture_psf,  # noqa: E402
+from hpcinv.linalg.dottest import dot_test  # noqa: E402
+from hpcinv.apps.imaging import ao_problem, gaussian_blur_problem  # noqa: E402
+from hpcinv.apps.imaging.images import geometric_pattern  # noqa: E402
+from hpcinv.apps.imaging.psf import (annular_aperture, aperture_psf,  # noqa: E402
                                          gaussian_psf)
-from hpcinv.runtime.errors import InputError  # noqa: E402
+from hpcinv.core.errors import InputError  # noqa: E402
 from hpcinv.solvers import IterationControl  # noqa: E402
-from hpcinv.solvers.augmented import augmented_steepest_descent  # noqa: E402
-from hpcinv.solvers.recycle_builders import fourier_eigenvectors  # noqa: E402
-from hpcinv.solvers.recycle_space import RecycleSpace  # noqa: E402
+from hpcinv.solvers.framework.stopping import FixedIterations  # noqa: E402
+from hpcinv.solvers.recycling.augmented import AugmentedSteepestDescent  # noqa: E402
+from hpcinv.solvers.recycling.capabilities import (AuxiliaryOperators,  # noqa: E402
+                                                   ReferenceOperator)
+from hpcinv.solvers.recycling.builders import fourier_eigenvectors  # noqa: E402
+from hpcinv.solvers.recycling.space import RecycleSpace  # noqa: E402
 from tests.helpers import build_job, gather  # noqa: E402
 
 COMM = PETSc.COMM_WORLD
@@ -110,8 +113,9 @@ def test_gaussian_blur_data_with_and_without_the_inverse_crime():
     assert crime.noise_norm == pytest.approx(0.02 * crime.noise_free_data.norm(), rel=1e-12)
     noise = gather(crime.data) - gather(crime.noise_free_data)
     assert np.linalg.norm(noise) == pytest.approx(crime.noise_norm, rel=1e-10)
-    assert len(crime.auxiliary_operators) == 5
-    assert all(dot_test(op) < 1e-13 for op in crime.auxiliary_operators)
+    auxiliary = crime.require(AuxiliaryOperators).operators
+    assert len(auxiliary) == 5
+    assert all(dot_test(op) < 1e-13 for op in auxiliary)
     # The same numbers as a serial computation of the padded blur.
     scene = geometric_pattern(np.arange(-8, 40), np.arange(-8, 40), 32)
     kernel, _ = gaussian_psf((48, 48), 2.0)
@@ -127,7 +131,7 @@ def test_ao_problem_and_fourier_modes_of_psf0_are_an_invariant_subspace():
     assert dot_test(problem.operator) < 1e-13
     noise = gather(problem.data) - gather(problem.noise_free_data)
     assert noise.min() >= 0 and np.linalg.norm(noise) == pytest.approx(problem.noise_norm)
-    reference = problem.reference_operator
+    reference = problem.require(ReferenceOperator).operator
     template, _ = problem.operator.create_vecs()
     modes = fourier_eigenvectors(reference.image_shape, 9, reference.full_spectrum(),
                                  template=template)
@@ -142,27 +146,28 @@ def test_ao_problem_and_fourier_modes_of_psf0_are_an_invariant_subspace():
     # Augmenting by them fits the data faster (the limit is tested in test_augmented_mpi).
     space = RecycleSpace(problem.operator, modes)
     assert space.k == 9 and space.dropped == 0
-    plain = augmented_steepest_descent(problem.operator, problem.data, None, tau=1.0,
-                                       max_iterations=50, stop_at_discrepancy=False)
-    augmented = augmented_steepest_descent(problem.operator, problem.data, space, tau=1.0,
-                                           max_iterations=50, stop_at_discrepancy=False)
+    plain = AugmentedSteepestDescent(problem.operator, problem.data, None, max_iterations=50,
+                                     stopping=FixedIterations()).run()
+    augmented = AugmentedSteepestDescent(problem.operator, problem.data, space, max_iterations=50,
+                                         stopping=FixedIterations()).run()
     assert augmented.history["residual_norm"][-1] < plain.history["residual_norm"][-1]
 
 
 @pytest.mark.mpi
 def test_every_builder_gives_an_orthonormal_c_with_t_u_equal_c():
-    from hpcinv.solvers.recycle_builders import SlidingWindow, eigenvectors, sd_iterates
+    from hpcinv.linalg.decompositions.eigen import eigenvectors
+    from hpcinv.solvers.recycling.builders import SlidingWindow, sd_iterates
 
     blur = gaussian_blur_problem(COMM, n=24, sigma=1.5, noise_level=0.02)
     ao = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
-    reference = ao.reference_operator
+    reference = ao.require(ReferenceOperator).operator
     template, _ = ao.operator.create_vecs()
     window = SlidingWindow(3)
     for frame in range(3):
         window.push(ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4,
                                frame=frame).noise_free_data)
     cases = {
-        "sd-iterates": (blur.operator, sd_iterates(blur.auxiliary_operators, blur.data, 2,
+        "sd-iterates": (blur.operator, sd_iterates(blur.require(AuxiliaryOperators).operators, blur.data, 2,
                                                    all_iterates=True)),
         "fourier": (ao.operator, fourier_eigenvectors(reference.image_shape, 8,
                                                       reference.full_spectrum(),
@@ -183,8 +188,8 @@ def test_every_builder_gives_an_orthonormal_c_with_t_u_equal_c():
 
 @pytest.mark.mpi
 def test_projected_and_normal_operators_pass_the_adjoint_test():
-    from hpcinv.operators.normal import NormalOperator
-    from hpcinv.solvers.augmented import ProjectedOperator
+    from hpcinv.linalg.operator import NormalOperator
+    from hpcinv.solvers.recycling.augmented import ProjectedOperator
 
     ao = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
     template, _ = ao.operator.create_vecs()
@@ -199,11 +204,11 @@ def test_projected_and_normal_operators_pass_the_adjoint_test():
 def test_fourier_space_in_the_spectrum_gives_the_iterates_of_the_vector_form(k):
     """Whole Fourier modes applied as a spectral mask: the same iterates as the generic
     RecycleSpace of the same modes, Lemma 6.1 holding, at no vector projection per step."""
-    from hpcinv.solvers.recycle_builders import fourier_mode_frequencies
-    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
+    from hpcinv.solvers.recycling.builders import fourier_mode_frequencies
+    from hpcinv.solvers.recycling.spectral import FourierRecycleSpace
 
     problem = ao_problem(COMM, n=33, stars=12, pupil_pixels=12, exposures=4)
-    reference = problem.reference_operator
+    reference = problem.require(ReferenceOperator).operator
     spectrum = reference.full_spectrum()
     frequencies = fourier_mode_frequencies((33, 33), k, spectrum)
     template, _ = problem.operator.create_vecs()
@@ -211,20 +216,20 @@ def test_fourier_space_in_the_spectrum_gives_the_iterates_of_the_vector_form(k):
                                                                    template=template))
     spectral = FourierRecycleSpace(problem.operator, frequencies)
     assert spectral.k == vectors.k == k and spectral.step_parts()[1].k == 0
-    runs = [augmented_steepest_descent(problem.operator, problem.data, space, tau=1.0,
-                                       max_iterations=80, stop_at_discrepancy=False,
-                                       check_residual_every=20) for space in (vectors, spectral)]
+    runs = [AugmentedSteepestDescent(problem.operator, problem.data, space, max_iterations=80,
+                                     stopping=FixedIterations(), check_residual_every=20).run()
+            for space in (vectors, spectral)]
     assert np.allclose(runs[0].history["residual_norm"], runs[1].history["residual_norm"],
                        rtol=1e-10)
     assert np.allclose(gather(runs[0].x), gather(runs[1].x), rtol=1e-9, atol=1e-9)
-    assert len(runs[1].residual_checks) == 4
+    assert np.isfinite(runs[1].history["residual_gap"]).sum() == 4
     # A k that keeps a cosine without its sine has no spectral form.
     assert fourier_mode_frequencies((33, 33), 2, spectrum) is None
 
 
 @pytest.mark.mpi
 def test_fourier_space_refuses_half_modes_and_drops_null_ones():
-    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
+    from hpcinv.solvers.recycling.spectral import FourierRecycleSpace
 
     # [0.25, 0.5, 0.25] along axis 0: the eigenvalue at f0 = n0 / 2 is 0 (up to rounding).
     psf = np.zeros((8, 6))
@@ -247,7 +252,7 @@ def test_fourier_space_refuses_half_modes_and_drops_null_ones():
 
 @pytest.mark.mpi
 def test_the_kind_takes_the_spectral_form_where_it_applies():
-    from hpcinv.solvers.spectral_recycling import FourierRecycleSpace
+    from hpcinv.solvers.recycling.spectral import FourierRecycleSpace
 
     extra = 'recycle = "reference-eigen"\nrecycle_k = {k}\neigen_solver = "fourier"'
     _, solver, state, reason = _solve("ao-deconvolution", AO, extra.format(k=9))

@@ -3,9 +3,9 @@ against the curvature of the curve computed directly from a dense SVD."""
 import numpy as np
 import pytest
 
-from hpcinv.problems.classic.gravity import gravity_rows, gravity_truth
-from hpcinv.solvers.paramchoice import SpectralModel, choose_lambda
-from hpcinv.solvers.paramchoice.lcurve import lcurve_corner, lcurve_points
+from hpcinv.apps.classic.gravity import gravity_rows, gravity_truth
+from hpcinv.solvers.tikhonov.paramchoice import SpectralModel, choose_lambda
+from hpcinv.solvers.tikhonov.paramchoice.lcurve import lcurve_corner, lcurve_points
 
 N = 200
 

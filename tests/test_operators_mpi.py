@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from hpcinv.operators import Operator, dot_test
+from hpcinv.linalg import Layout, Operator, dot_test
 from hpcinv.operators.gaussian import gaussian_blur, gaussian_factor, kron_rows
-from hpcinv.operators.random import fill_normal, normal_slice
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.linalg.random import fill_normal, normal_slice
+from hpcinv.core.petsc_env import initialize
 from helpers import gather
 
 PETSc = initialize()
@@ -42,11 +42,8 @@ class _Scaled(Operator):
     """A matrix-free operator: scales by 1..n (exercises the shell adapter)."""
 
     def __init__(self, n):
-        self.comm = COMM
-        self.shape = (n, n)
-        local = PETSc.Sys.splitOwnership(n, comm=COMM)[0]
-        self.local_shape = (local, local)
-        self.weights = None
+        layout = Layout.default(COMM, n)
+        super().__init__(layout, layout)
 
     def _weights(self, vec):
         start, stop = vec.getOwnershipRange()
@@ -83,7 +80,7 @@ def test_random_vectors_do_not_depend_on_the_layout():
 
 @pytest.mark.mpi
 def test_shell_adapter_lets_slepc_compute_singular_values():
-    from hpcinv.runtime.petsc_env import initialize_slepc
+    from hpcinv.core.petsc_env import initialize_slepc
 
     SLEPc = initialize_slepc()
     operator = _Scaled(40)

@@ -36,7 +36,7 @@ def test_ci_runs_make_test():
 
 
 def _import_petsc(**env):
-    code = ("from hpcinv.runtime.petsc_env import initialize, initialize_slepc; import os; "
+    code = ("from hpcinv.core.petsc_env import initialize, initialize_slepc; import os; "
             "P = initialize(); S = initialize_slepc(); "
             "print(P.Sys.getVersion(), S.Sys.getVersion(), os.environ.get('PETSC_DIR'))")
     environment = clean_env(**env)

@@ -4,12 +4,12 @@ epsilon, and the Hutchinson probes and returned solution agree with dense refere
 import numpy as np
 import pytest
 
-from hpcinv.operators.random import normal_slice
-from hpcinv.runtime.petsc_env import initialize, initialize_slepc
-from hpcinv.solvers.golub_kahan import GolubKahan
-from hpcinv.solvers.paramchoice.functionals import SpectralModel, choose_lambda
-from hpcinv.solvers.paramchoice.lanczos import lanczos_choice, rademacher
-from hpcinv.solvers.quadrature import TikhonovBounds
+from hpcinv.linalg.random import normal_slice
+from hpcinv.core.petsc_env import initialize, initialize_slepc
+from hpcinv.linalg.decompositions.golub_kahan import GolubKahan
+from hpcinv.solvers.tikhonov.paramchoice.functionals import SpectralModel, choose_lambda
+from hpcinv.solvers.tikhonov.paramchoice.lanczos import lanczos_choice, rademacher
+from hpcinv.solvers.tikhonov.quadrature import TikhonovBounds
 from helpers import distributed_matrix, gather, range_vec
 
 PETSc = initialize()

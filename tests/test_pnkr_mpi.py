@@ -3,10 +3,10 @@ reproducible permutations, 1-vs-2-rank agreement, exact resume, convergence."""
 import numpy as np
 import pytest
 
-from hpcinv.io.checkpoint import CheckpointStore
-from hpcinv.operators.smoothing import separable_smoothing
-from hpcinv.runtime.errors import InputError
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.core.io.checkpoint import CheckpointStore
+from hpcinv.solvers.kaczmarz.smoothing import separable_smoothing
+from hpcinv.core.errors import InputError
+from hpcinv.core.petsc_env import initialize
 from hpcinv.solvers import IterationControl
 from helpers import build_job, gather
 

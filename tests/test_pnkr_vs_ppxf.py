@@ -8,11 +8,11 @@ import types
 import numpy as np
 import pytest
 
-from hpcinv.problems.galaxy.derived import MAP_NAMES, DerivedGrid, maps
+from hpcinv.apps.galaxy.derived import MAP_NAMES, DerivedGrid, maps
 from hpcinv.reproduce import EXPERIMENTS
-from hpcinv.reproduce import pnkr_vs_ppxf as experiment
-from hpcinv.reproduce import ppxf_fit
-from hpcinv.runtime.errors import RuntimeFailure
+from hpcinv.apps.galaxy import reproduce_pnkr_vs_ppxf as experiment
+from hpcinv.apps.galaxy import ppxf_fit
+from hpcinv.core.errors import RuntimeFailure
 from helpers import hpcinv
 
 
@@ -129,7 +129,7 @@ def test_a_failed_install_names_pip_and_the_version(monkeypatch):
 
 
 def test_the_experiment_is_registered_with_its_options():
-    assert EXPERIMENTS["pnkr-vs-ppxf"] == "pnkr_vs_ppxf"
+    assert EXPERIMENTS["pnkr-vs-ppxf"] == "hpcinv.apps.galaxy.reproduce_pnkr_vs_ppxf"
     usage = hpcinv(["reproduce", "pnkr-vs-ppxf", "--help"])
     assert usage.returncode == 0
     for option in ("--json", "--result", "--mesh", "--max-iterations", "--output", "--regul"):

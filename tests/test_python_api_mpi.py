@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import hpcinv
-from hpcinv.io.results import read_summary
+from hpcinv.core.io.results import read_summary
 
 JOB = """
 [problem]

@@ -3,8 +3,8 @@ exact quadratic forms, tighten monotonically with k, and become exact at a break
 import numpy as np
 import pytest
 
-from hpcinv.solvers.paramchoice.functionals import SpectralModel
-from hpcinv.solvers.quadrature import TikhonovBounds, inner_rules, outer_rules
+from hpcinv.solvers.tikhonov.paramchoice.functionals import SpectralModel
+from hpcinv.solvers.tikhonov.quadrature import TikhonovBounds, inner_rules, outer_rules
 
 LAMBDAS = (1e-5, 1e-3, 1e-1)
 STEPS = 14

@@ -3,9 +3,9 @@ every rank (so both layouts must give the same answers)."""
 import numpy as np
 import pytest
 
-from hpcinv.runtime.petsc_env import initialize, initialize_slepc
-from hpcinv.solvers.recycle_builders import (SlidingWindow, eigenvectors, fourier_eigenvectors,
-                                             sd_iterates)
+from hpcinv.core.petsc_env import initialize, initialize_slepc
+from hpcinv.linalg.decompositions.eigen import eigenvectors
+from hpcinv.solvers.recycling.builders import SlidingWindow, fourier_eigenvectors, sd_iterates
 from helpers import MatrixFree, distributed_matrix, domain_vec, gather, range_vec
 
 PETSc = initialize()

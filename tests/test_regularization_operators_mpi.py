@@ -3,10 +3,10 @@ null spaces and ranks."""
 import numpy as np
 import pytest
 
-from hpcinv.operators import dot_test
-from hpcinv.operators.random import fill_normal
+from hpcinv.linalg import dot_test
+from hpcinv.linalg.random import fill_normal
 from hpcinv.operators.regularization import regularization_operator
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.core.petsc_env import initialize
 from helpers import gather
 
 PETSc = initialize()

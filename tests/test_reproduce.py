@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from hpcinv.reproduce.pnkr_paper import range_of_adjoint_truth
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.apps.galaxy.reproduce_pnkr_paper import range_of_adjoint_truth
+from hpcinv.core.petsc_env import initialize
 from helpers import build_job, gather, hpcinv
 
 PETSc = initialize()

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from hpcinv.operators.dense import dense_matrix
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.linalg.dense import dense_matrix
+from hpcinv.core.petsc_env import initialize
 from hpcinv.operators.regularization import regularization_operator
-from hpcinv.operators.stacked import StackedOperator
+from hpcinv.linalg.operator import StackedOperator
 from helpers import hpcinv
 
 PETSc = initialize()

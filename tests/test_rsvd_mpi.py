@@ -6,9 +6,9 @@ from collections import deque
 import numpy as np
 import pytest
 
-from hpcinv.operators.random import normal_slice
-from hpcinv.runtime.petsc_env import initialize, initialize_slepc
-from hpcinv.solvers.rsvd import adaptive_range_finder, column_seed, randomized_svd
+from hpcinv.linalg.random import normal_slice
+from hpcinv.core.petsc_env import initialize, initialize_slepc
+from hpcinv.linalg.decompositions.rsvd import adaptive_range_finder, column_seed, randomized_svd
 from helpers import distributed_matrix, gather, gather_bv
 
 PETSc = initialize()

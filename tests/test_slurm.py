@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from hpcinv.runtime.errors import InputError
-from hpcinv.slurm import render, parse_time_limit
+from hpcinv.core.errors import InputError
+from hpcinv.core.slurm import render, parse_time_limit
 from helpers import hpcinv
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hpcinv.operators.smoothing import gaussian_smoothing, separable_smoothing
+from hpcinv.solvers.kaczmarz.smoothing import gaussian_smoothing, separable_smoothing
 
 
 @pytest.mark.parametrize("width", [0.5, 1.0, 2.5])

@@ -3,8 +3,8 @@ first iterate satisfying it, the recorded residual is the true one."""
 import numpy as np
 import pytest
 
-from hpcinv.jobspec import PROBLEMS, SOLVERS, parse_spec
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.core.jobspec import PROBLEMS, SOLVERS, parse_spec
+from hpcinv.core.petsc_env import initialize
 from hpcinv.solvers import IterationControl
 
 PETSc = initialize()
@@ -31,7 +31,7 @@ def _solve(name, noise=0.01, iterations=200):
                                  extra=extra))
     kind = PROBLEMS.get("deconvolution", "problem.kind")
     problem = kind.build(kind.prepare(spec.problem), COMM)
-    solver = SOLVERS.get(spec.solver["kind"], "solver.kind")(problem, spec.solver)
+    solver = SOLVERS.get(spec.solver["kind"], "solver.kind").build(problem, spec.solver)
     state = solver.initial_state()
     control = IterationControl(COMM, truth=problem.truth, data_norm=problem.data.norm(),
                                target=solver.target, max_iterations=solver.max_iterations)

@@ -3,11 +3,11 @@ on L^T L), against dense references built identically on every rank."""
 import numpy as np
 import pytest
 
-from hpcinv.operators import MatOperator, dot_test
-from hpcinv.operators.random import fill_normal
-from hpcinv.operators.stacked import tikhonov_lsqr
-from hpcinv.runtime.petsc_env import initialize
-from hpcinv.solvers.standard_form import StandardForm, _PseudoInverseByCG
+from hpcinv.linalg import MatOperator, dot_test
+from hpcinv.linalg.random import fill_normal
+from hpcinv.solvers.tikhonov.stacked_lsqr import tikhonov_lsqr
+from hpcinv.core.petsc_env import initialize
+from hpcinv.solvers.tikhonov.standard_form import StandardForm, pseudo_inverse_by_cg
 from helpers import MatrixFree, distributed_matrix, domain_vecs, gather
 
 PETSc = initialize()
@@ -89,11 +89,11 @@ def test_oblique_pseudo_inverse_and_its_transpose_match_dense(name):
     y, x = standard.create_vecs()
     fill_normal(y, 5)
     out, _ = A.create_vecs()
-    standard.pinv_mult(y, out)
+    standard.pinv.mult(y, out)
     np.testing.assert_allclose(gather(out), dense @ gather(y), rtol=0, atol=1e-9)
     x, _ = A.create_vecs()
     fill_normal(x, 6)
-    standard.pinv_mult_transpose(x, y)
+    standard.pinv.mult_transpose(x, y)
     np.testing.assert_allclose(gather(y), dense.T @ gather(x), rtol=0, atol=1e-9)
 
 
@@ -119,8 +119,9 @@ def test_cg_pseudo_inverse_is_minimum_norm_also_for_inconsistent_right_hand_side
     projected x, so this route is checked on L^+ itself."""
     L_dense = _gradient_2d(5, 6)
     L = distributed_matrix(L_dense)
-    pseudo_inverse = _PseudoInverseByCG(L, domain_vecs(L, CONSTANTS), 1e-12, "test_cg_")
+    pseudo_inverse = pseudo_inverse_by_cg(L, domain_vecs(L, CONSTANTS), 1e-12, "test_cg_")
     x, y = L.create_vecs()
+    assert dot_test(pseudo_inverse) < 1e-10
     fill_normal(x, 1)
     fill_normal(y, 2)
     out_x, out_y = x.duplicate(), y.duplicate()

@@ -3,11 +3,11 @@ TruncatedSVD, on 1 and 2 ranks against numpy's SVD of the same dense matrix."""
 import numpy as np
 import pytest
 
-from hpcinv.operators.random import normal_slice
-from hpcinv.runtime.errors import RuntimeFailure
-from hpcinv.runtime.petsc_env import initialize
-from hpcinv.solvers.paramchoice import RULES, SpectralModel, choose_lambda
-from hpcinv.solvers.svd_backends import SVD_TYPES, slepc_svd
+from hpcinv.linalg.random import normal_slice
+from hpcinv.core.errors import RuntimeFailure
+from hpcinv.core.petsc_env import initialize
+from hpcinv.solvers.tikhonov.paramchoice import RULES, SpectralModel, choose_lambda
+from hpcinv.linalg.decompositions.svd_backends import SVD_TYPES, slepc_svd
 from helpers import MatrixFree, distributed_matrix, gather, gather_bv
 
 PETSc = initialize()
@@ -147,7 +147,7 @@ def test_model_of_the_full_svd_chooses_the_lambdas_of_numpys_svd():
     data = gather(b)
     left, values, _ = np.linalg.svd(dense, full_matrices=False)
     reference = SpectralModel(values, left.T @ data, float(data @ data), M)
-    model = slepc_svd(operator, N, "lapack").model(b)
+    model = SpectralModel.of_svd(slepc_svd(operator, N, "lapack"), b)
     assert model.rows == M and model.data_norm2 == pytest.approx(data @ data, rel=1e-14)
     noise_norm = float(np.linalg.norm(noise_values))
     for rule in RULES:

@@ -5,9 +5,9 @@ import shutil
 import numpy as np
 import pytest
 
-from hpcinv.io.templates import (SPEED_OF_LIGHT, fetch_miles, load_library, log_grid,
+from hpcinv.apps.galaxy.templates import (SPEED_OF_LIGHT, fetch_miles, load_library, log_grid,
                                  log_rebin, synthetic_library)
-from hpcinv.runtime.errors import InputError
+from hpcinv.core.errors import InputError
 
 
 @pytest.fixture(scope="module")

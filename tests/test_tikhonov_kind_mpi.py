@@ -4,13 +4,13 @@ form; bad combinations are refused before any work."""
 import numpy as np
 import pytest
 
-from hpcinv.jobspec import PROBLEMS, SOLVERS, parse_spec
-from hpcinv.problems.classic.gravity import gravity_rows, gravity_truth
-from hpcinv.runtime.errors import InputError
-from hpcinv.runtime.petsc_env import initialize
+from hpcinv.core.jobspec import PROBLEMS, SOLVERS, parse_spec
+from hpcinv.apps.classic.gravity import gravity_rows, gravity_truth
+from hpcinv.core.errors import InputError
+from hpcinv.core.petsc_env import initialize
 from hpcinv.solvers import IterationControl
-from hpcinv.solvers.paramchoice import SpectralModel, choose_lambda
-from hpcinv.solvers.paramchoice.lcurve import lcurve_corner
+from hpcinv.solvers.tikhonov.paramchoice import SpectralModel, choose_lambda
+from hpcinv.solvers.tikhonov.paramchoice.lcurve import lcurve_corner
 from helpers import gather
 
 PETSc = initialize()
@@ -34,7 +34,7 @@ def _solve(solver_text, regularization="identity"):
     spec = parse_spec(JOB.format(n=N, regularization=regularization, solver=solver_text))
     kind = PROBLEMS.get("gravity", "problem.kind")
     problem = kind.build(kind.prepare(spec.problem), COMM)
-    solver = SOLVERS.get("tikhonov", "solver.kind")(problem, spec.solver)
+    solver = SOLVERS.get("tikhonov", "solver.kind").build(problem, spec.solver)
     state = solver.initial_state()
     control = IterationControl(COMM, truth=problem.truth, data_norm=problem.data.norm(),
                                target=solver.target, max_iterations=solver.max_iterations)
@@ -178,7 +178,7 @@ def test_discrepancy_principle_without_noise_is_refused_before_solving():
     kind = PROBLEMS.get("gravity", "problem.kind")
     problem = kind.build(kind.prepare(spec.problem), COMM)
     with pytest.raises(InputError, match="solver.rule"):
-        SOLVERS.get("tikhonov", "solver.kind")(problem, spec.solver)
+        SOLVERS.get("tikhonov", "solver.kind").build(problem, spec.solver)
 
 
 def test_dense_methods_refuse_large_problems_before_solving():
@@ -188,4 +188,4 @@ def test_dense_methods_refuse_large_problems_before_solving():
     kind = PROBLEMS.get("deconvolution", "problem.kind")
     problem = kind.build(kind.prepare(spec.problem), COMM)
     with pytest.raises(InputError, match="4096 unknowns exceed its limit of 2000"):
-        SOLVERS.get("tikhonov", "solver.kind")(problem, spec.solver)
+        SOLVERS.get("tikhonov", "solver.kind").build(problem, spec.solver)

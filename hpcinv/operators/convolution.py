@@ -23,7 +23,8 @@ import copy
 
 import numpy as np
 
-from .base import Operator
+from ..linalg.layout import Layout
+from ..linalg.operator import Operator
 
 
 def _check_psf(psf, center, image_shape) -> tuple[np.ndarray, tuple[int, int]]:
@@ -49,14 +50,12 @@ class _SlabConvolution(Operator):
         from mpi4py_fft import PFFT
 
         self.image_shape = tuple(int(n) for n in image_shape)
-        self.comm = comm
         self.transform = PFFT(comm.tompi4py(), self.image_shape, axes=(0, 1), dtype=float,
                               grid=(-1,), transforms=transforms)
         self.rows = self.transform.local_slice(False)[0]
-        local = (self.rows.stop - self.rows.start) * self.image_shape[1]
-        size = self.image_shape[0] * self.image_shape[1]
-        self.shape = (size, size)
-        self.local_shape = (local, local)
+        # mpi4py-fft chooses the slabs; the Vec layout follows them.
+        layout = Layout.from_local(comm, (self.rows.stop - self.rows.start) * self.image_shape[1])
+        super().__init__(layout, layout)
         self._slab = np.zeros(self.transform.shape(False))
         self._spectrum = np.zeros(self.transform.shape(True),
                                   dtype=self.transform.forward.output_array.dtype)

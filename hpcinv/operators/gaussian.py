@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import MatOperator
+from ..linalg.dense import aij_matrix
+from ..linalg.layout import Layout
+from ..linalg.operator import MatOperator
 
 
 def gaussian_factor(n: int, spacing: float, sigma: float, truncate: float) -> sp.csr_matrix:
@@ -31,16 +33,8 @@ def kron_rows(factors: list[sp.csr_matrix], start: int, stop: int) -> sp.csr_mat
 
 def gaussian_blur(comm, grid_shape, spacing, sigma: float, truncate: float = 4.0) -> MatOperator:
     """The blur kron(B_0, ..., B_{d-1}) acting on C-ordered grid vectors, rows split by PETSc."""
-    from petsc4py import PETSc
-
     factors = [gaussian_factor(n, h, sigma, truncate) for n, h in zip(grid_shape, spacing)]
     size = int(np.prod(grid_shape))
-    local = PETSc.Sys.splitOwnership(size, comm=comm)[0]
-    start = comm.tompi4py().exscan(local) or 0
-    rows = kron_rows(factors, start, start + local)
-    rows.sort_indices()
-    mat = PETSc.Mat().createAIJ(size=((local, size), (local, size)),
-                                csr=(rows.indptr.astype(PETSc.IntType),
-                                     rows.indices.astype(PETSc.IntType), rows.data), comm=comm)
-    mat.assemble()
-    return MatOperator(mat)
+    layout = Layout.default(comm, size)
+    rows = kron_rows(factors, layout.start, layout.stop)
+    return MatOperator(aij_matrix(comm, (size, size), rows))

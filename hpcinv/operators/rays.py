@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import MatOperator
-from .dense import aij_matrix, owned_rows
+from ..linalg.operator import MatOperator
+from ..linalg.dense import aij_matrix
+from ..linalg.layout import Layout
 
 # Crossings of two grid lines at one point (a ray through a cell corner) come out as two
 # parameters a rounding error apart; pieces shorter than this fraction of a cell are those.
@@ -102,6 +103,6 @@ def ray_operator(comm, segments, grid_shape, lower, upper) -> MatOperator:
     """The ray matrix of ``segments`` on the grid as a distributed AIJ matrix, its rows (rays)
     split across ranks like the data vector."""
     segments, shape, lower, upper = _checked(segments, grid_shape, lower, upper)
-    start, stop = owned_rows(comm, len(segments))
-    rows = ray_matrix_rows(segments, shape, lower, upper, start, stop)
+    layout = Layout.default(comm, len(segments))
+    rows = ray_matrix_rows(segments, shape, lower, upper, layout.start, layout.stop)
     return MatOperator(aij_matrix(comm, (len(segments), shape[0] * shape[1]), rows))

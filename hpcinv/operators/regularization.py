@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import MatOperator
-from .dense import aij_matrix, owned_rows
+from ..linalg.operator import MatOperator
+from ..linalg.dense import aij_matrix
+from ..linalg.layout import Layout
 from .gaussian import kron_rows
 
 NAMES = ("identity", "derivative", "laplacian", "laplacian2d", "gradient2d")
@@ -139,7 +140,7 @@ def regularization_operator(comm, name: str, grid_shape) -> RegularizationOperat
     size = int(np.prod(shape))
     blocks = _stacked_sums(name, shape)
     rows = sum(_block_rows(terms) for terms in blocks)
-    start, stop = owned_rows(comm, rows)
-    mat = aij_matrix(comm, (rows, size), _rows_of(blocks, size, start, stop))
+    layout = Layout.default(comm, rows)
+    mat = aij_matrix(comm, (rows, size), _rows_of(blocks, size, layout.start, layout.stop))
     return RegularizationOperator(mat, name, shape, full_row_rank=name != "gradient2d",
                                   null_space_fn=_null_space(name, size))

@@ -1,8 +1,31 @@
-"""Solver kinds; importing this package registers the built-in ones."""
-from . import augmented_kinds, cgls, ksp, lsqr, pnkr, tikhonov  # noqa: F401 - register the built-in solver kinds
-from .base import ExplicitStateSolver, IterativeSolver
-from .control import IterationControl
-from .state import History, SolverState
+"""Solver families on one iteration framework: ``framework`` (state, stopping rules, the loop,
+iteration control, the KSP adapter, the solver-kind base), ``krylov`` (CGLS, LSQR, PETSc
+KSPs), ``kaczmarz`` (PNKR), ``tikhonov`` (parameter choice, GSVD, standard form) and
+``recycling`` (augmented methods).  Each algorithm is a class with keyword arguments, usable
+without a job spec; each family's ``kinds.py`` holds its job kinds (``kinds.py`` here imports
+them all).  The classes are importable from here: ``from hpcinv.solvers import CGLS``.
+"""
+import importlib
 
-__all__ = ["ExplicitStateSolver", "IterativeSolver", "IterationControl", "History",
-           "SolverState"]
+_EXPORTS = {
+    "CGLS": "krylov", "LSQR": "krylov", "KSPLeastSquares": "krylov",
+    "PNKR": "kaczmarz", "TensorBlockRows": "kaczmarz",
+    "Tikhonov": "tikhonov",
+    "AugmentedSteepestDescent": "recycling", "AugmentedLandweber": "recycling",
+    "AugmentedCGLS": "recycling", "RecycleSpace": "recycling",
+    "IterationControl": "framework", "IterativeMethod": "framework",
+    "SolveResult": "framework", "SolverState": "framework", "History": "framework",
+    "Discrepancy": "framework", "EquationwiseDiscrepancy": "framework",
+    "FixedIterations": "framework", "ChiSquareTarget": "framework",
+    "StoppingRule": "framework",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    # Families load on first use: PNKR's kernel compiles with numba, recycling needs
+    # mpi4py-fft; a driver using CGLS needs neither.
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

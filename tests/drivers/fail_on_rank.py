@@ -5,8 +5,8 @@ Usage: [mpirun -n P] python fail_on_rank.py JOB.toml FAILING_RANK
 import sys
 
 from hpcinv.cli import main
-from hpcinv.jobspec import PROBLEMS
-from hpcinv.problems.deconvolution import Deconvolution
+from hpcinv.core.jobspec import PROBLEMS
+from hpcinv.apps.classic.kinds import DeconvolutionKind
 
 FAILING_RANK = int(sys.argv[2])
 
@@ -28,10 +28,10 @@ class _FailingOperator:
 
 
 @PROBLEMS.register("failing-deconvolution")
-class FailingDeconvolution(Deconvolution):
+class FailingDeconvolution(DeconvolutionKind):
     @staticmethod
     def build(prepared, comm):
-        problem = Deconvolution.build(prepared, comm)
+        problem = DeconvolutionKind.build(prepared, comm)
         problem.operator = _FailingOperator(problem.operator)
         return problem
 

@@ -1,0 +1,29 @@
+"""The classic app's problem kinds: ``deconvolution`` (Gaussian blur on 1-D/2-D meshes, data
+synthesised or from HDF5), ``gravity``, ``crosswell`` and ``parallel-beam`` (each also a
+function for driver scripts, with a ``regularization`` operator L)."""
+from __future__ import annotations
+
+from ...core.jobspec import PROBLEMS, ProblemKind
+from ..synthetic.problems import RegularizedKind
+from . import deconvolution as _deconvolution
+from .crosswell import PARAMETERS as CROSSWELL_PARAMETERS
+from .crosswell import crosswell, grid_shape as crosswell_grid
+from .gravity import PARAMETERS as GRAVITY_PARAMETERS
+from .gravity import gravity, grid_shape as gravity_grid
+from .parallel_beam import PARAMETERS as PARALLEL_BEAM_PARAMETERS
+from .parallel_beam import grid_shape as parallel_beam_grid, parallel_beam
+
+
+@PROBLEMS.register("deconvolution")
+class DeconvolutionKind(ProblemKind):
+    parameters = _deconvolution.PARAMETERS
+    prepare = staticmethod(_deconvolution.prepare)
+    build = staticmethod(_deconvolution.build)
+
+
+GravityKind = PROBLEMS.register("gravity")(
+    RegularizedKind.of(gravity, GRAVITY_PARAMETERS, grid_shape=gravity_grid))
+CrosswellKind = PROBLEMS.register("crosswell")(
+    RegularizedKind.of(crosswell, CROSSWELL_PARAMETERS, grid_shape=crosswell_grid))
+ParallelBeamKind = PROBLEMS.register("parallel-beam")(
+    RegularizedKind.of(parallel_beam, PARALLEL_BEAM_PARAMETERS, grid_shape=parallel_beam_grid))

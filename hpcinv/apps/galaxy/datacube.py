@@ -1,0 +1,289 @@
+"""IFU datacubes in FITS: reading an observed cube (flux, variance, wavelength WCS) onto the
+galaxy problem's grids, and writing a cube in the MUSE layout.
+
+The layout: an empty primary HDU, then image extensions ``DATA`` (flux), ``STAT``
+(variance) and, for mocks, ``NOISEFREE``, each (n_lambda, ny, nx) in numpy order, i.e.
+NAXIS1 = x, NAXIS2 = y, NAXIS3 = wavelength.  Arrays in this module keep that order; the
+problem stores rows instead: one per sky basis point, C order over (x, y) with y fastest
+(``fits_to_rows`` / ``rows_to_fits`` convert).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...core.errors import InputError
+
+VARIANCE_EXTENSIONS = ("STAT", "VARIANCE", "VAR")
+_WAVELENGTH_TYPES = ("WAVE", "AWAV")   # vacuum or air; with -LOG, -TAB, ... algorithms
+
+
+@dataclass
+class SpectralCube:
+    """A datacube as read, on its own pixels."""
+    flux: np.ndarray            # (n_lambda, ny, nx)
+    variance: np.ndarray        # (n_lambda, ny, nx)
+    wavelengths: np.ndarray     # (n_lambda,) pixel centres, Angstrom
+    edges: np.ndarray           # (n_lambda + 1,) pixel edges, Angstrom, increasing
+    flux_origin: tuple          # (job key, "file[EXTENSION]"): where messages point
+    variance_origin: tuple
+
+
+@dataclass
+class ObservedCube:
+    """A datacube on the problem's grids: rows are the sky basis points in the problem's
+    order, columns the observed wavelengths."""
+    flux: np.ndarray            # (N, R)
+    variance: np.ndarray        # (N, R)
+    source: str
+
+    def equation_noise(self, data_gram) -> np.ndarray:
+        """delta_r = sqrt(sum_i N_ii sigma_ir^2) for every wavelength r.
+
+        PNKR skips equation r while ||residual_r||_N <= tau delta_r, so delta_r must bound
+        the noise's N-norm.  A real cube's noise is unknown; with independent pixels (which
+        is all a variance cube describes) E ||e_r||_N^2 = sum_ij N_ij E[e_i e_j] =
+        sum_i N_ii sigma_ir^2, and tau > 1 leaves room for the realised norm's spread.
+        """
+        return np.sqrt(data_gram.diagonal() @ self.variance)
+
+
+def fits_to_rows(cube: np.ndarray) -> np.ndarray:
+    """(n_lambda, ny, nx) -> (nx * ny, n_lambda), C order over (x, y)."""
+    return cube.transpose(2, 1, 0).reshape(-1, cube.shape[0])
+
+
+def rows_to_fits(rows: np.ndarray, nx: int, ny: int) -> np.ndarray:
+    """Inverse of ``fits_to_rows``."""
+    return rows.reshape(nx, ny, -1).transpose(2, 1, 0)
+
+
+def _sky_cards(header, axis: int, points: np.ndarray) -> None:
+    header[f"CTYPE{axis}"] = "LINEAR"
+    header[f"CRPIX{axis}"] = 1.0
+    header[f"CRVAL{axis}"] = float(points[0])
+    header[f"CDELT{axis}"] = float(points[1] - points[0]) if points.size > 1 else 1.0
+
+
+def _log_wavelength_cards(header, wavelengths: np.ndarray) -> None:
+    """WAVE-LOG (Greisen et al. 2006, A&A 446, 747): lambda = CRVAL3 exp(w / CRVAL3) with
+    w = CDELT3 (p - CRPIX3), so pixels uniform in ln(lambda) need CDELT3 = CRVAL3 x step."""
+    step = np.log(wavelengths[-1] / wavelengths[0]) / (wavelengths.size - 1)
+    uniform = wavelengths[0] * np.exp(step * np.arange(wavelengths.size))
+    if not np.allclose(uniform, wavelengths, rtol=1e-12, atol=0):
+        raise ValueError("the wavelengths are not uniform in ln(lambda)")
+    header["CTYPE3"] = "WAVE-LOG"
+    header["CUNIT3"] = "Angstrom"
+    header["CRPIX3"] = 1.0
+    header["CRVAL3"] = float(wavelengths[0])
+    header["CDELT3"] = float(wavelengths[0] * step)
+
+
+def write_cube_fits(path, cube: np.ndarray, variance: np.ndarray, wavelengths: np.ndarray,
+                    sky_x: np.ndarray, sky_y: np.ndarray, noise_free: np.ndarray | None = None,
+                    cards: dict | None = None) -> Path:
+    """Write a cube (n_lambda, ny, nx) with its variance (and noise-free cube) in the MUSE
+    layout, wavelengths uniform in ln(lambda), the sky axes linear in the mesh's units;
+    ``cards`` (keyword: value or (value, comment)) go into the primary header."""
+    from astropy.io import fits
+
+    target = Path(path)
+    header = fits.Header()
+    _sky_cards(header, 1, np.asarray(sky_x))
+    _sky_cards(header, 2, np.asarray(sky_y))
+    _log_wavelength_cards(header, np.asarray(wavelengths))
+    primary = fits.PrimaryHDU()
+    for keyword, value in (cards or {}).items():
+        primary.header[keyword] = value
+    hdus = [primary, fits.ImageHDU(cube, header=header, name="DATA"),
+            fits.ImageHDU(variance, header=header, name="STAT")]
+    if noise_free is not None:
+        hdus.append(fits.ImageHDU(noise_free, header=header, name="NOISEFREE"))
+    partial = target.with_name(target.name + ".partial")
+    try:
+        fits.HDUList(hdus).writeto(partial, overwrite=True)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)    # no half-written cube is left behind
+        raise
+    return target
+
+
+def _open(path: str, key: str):
+    from astropy.io import fits
+
+    try:
+        return fits.open(path)
+    except (OSError, ValueError) as error:
+        raise InputError((key, f"cannot read FITS file {path}: {error}")) from None
+
+
+def _where(path: str, hdus, hdu) -> str:
+    return f"{path}[{hdu.name or hdus.index_of(hdu)}]"
+
+
+def _is_image(hdu) -> bool:
+    return hdu.is_image and hdu.header.get("NAXIS", 0) > 0
+
+
+def _fits_shape(array: np.ndarray) -> str:
+    return " x ".join(map(str, array.shape[::-1])) + " (NAXIS1 x NAXIS2 x NAXIS3)"
+
+
+def _cube_values(hdus, hdu, path: str, key: str) -> tuple[np.ndarray, tuple]:
+    origin = (key, _where(path, hdus, hdu))
+    if hdu.header.get("NAXIS") != 3:
+        raise InputError((key, f"{origin[1]}: not a 3-D cube (NAXIS = {hdu.header.get('NAXIS')})"))
+    return np.asarray(hdu.data, dtype=float), origin
+
+
+def _flux_hdu(hdus, path: str, key: str):
+    if _is_image(hdus[0]):
+        return hdus[0]
+    if "DATA" in hdus:
+        return hdus["DATA"]
+    raise InputError((key, f"{path}: no image in the primary HDU and no DATA extension"))
+
+
+def _variance_hdu(hdus, path: str, key: str, separate: bool):
+    """STAT, VARIANCE or VAR; in a variance file of its own also the primary or the first
+    3-D extension."""
+    for name in VARIANCE_EXTENSIONS:
+        if name in hdus:
+            return hdus[name]
+    if separate:
+        for hdu in hdus:
+            if _is_image(hdu) and hdu.header.get("NAXIS") == 3:
+                return hdu
+        raise InputError((key, f"{path}: no 3-D image"))
+    raise InputError((key, f"{path}: no {', '.join(VARIANCE_EXTENSIONS[:-1])} or "
+                           f"{VARIANCE_EXTENSIONS[-1]} extension; give the variance cube with "
+                           f"problem.variance"))
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _wavelength_pixels(header, count: int, origin: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(centres, edges) in Angstrom of the ``count`` pixels along FITS axis 3."""
+    import astropy.units as u
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    key, where = origin
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header)
+        if wcs.wcs.spec != 2 or not wcs.wcs.ctype[2].startswith(_WAVELENGTH_TYPES):
+            raise InputError((key, f"{where}: axis 3 is not a wavelength axis (CTYPE3 = "
+                                   f"{header.get('CTYPE3', '')!r}; need WAVE, AWAV, WAVE-LOG "
+                                   f"or AWAV-LOG)"))
+        # Astropy converts any CUNIT3 (Angstrom, nm, m, ...) to SI; SpectralCoord converts back.
+        spectral = wcs.spectral
+        edges = spectral.pixel_to_world(np.arange(count + 1) - 0.5).to_value(u.AA)
+        centres = spectral.pixel_to_world(np.arange(count)).to_value(u.AA)
+    except ValueError as error:   # astropy.wcs errors are ValueErrors
+        raise InputError((key, f"{where}: invalid wavelength WCS: {_first_line(error)}")) from None
+    if not (np.all(np.isfinite(edges)) and edges[0] > 0 and np.all(np.diff(edges) > 0)):
+        raise InputError((key, f"{where}: the wavelengths must be positive and increase along "
+                               f"axis 3 (got {edges[0]:.6g} to {edges[-1]:.6g} A)"))
+    return centres, edges
+
+
+def read_cube_fits(cube_path: str, variance_path: str | None = None,
+                   key: str = "problem.cube", variance_key: str = "problem.variance"
+                   ) -> SpectralCube:
+    """Read a cube (the primary 3-D image or the DATA extension) and its variance (the
+    STAT/VARIANCE/VAR extension of the same file, or ``variance_path``), with the
+    wavelengths of its spectral WCS.  Values are checked later, where they are used."""
+    with _open(cube_path, key) as hdus:
+        hdu = _flux_hdu(hdus, cube_path, key)
+        flux, flux_origin = _cube_values(hdus, hdu, cube_path, key)
+        wavelengths, edges = _wavelength_pixels(hdu.header, flux.shape[0], flux_origin)
+        if not variance_path:
+            variance_hdu = _variance_hdu(hdus, cube_path, key, separate=False)
+            variance, variance_origin = _cube_values(hdus, variance_hdu, cube_path, key)
+    if variance_path:
+        with _open(variance_path, variance_key) as hdus:
+            variance_hdu = _variance_hdu(hdus, variance_path, variance_key, separate=True)
+            variance, variance_origin = _cube_values(hdus, variance_hdu, variance_path,
+                                                     variance_key)
+    if variance.shape != flux.shape:
+        raise InputError((variance_origin[0], f"{variance_origin[1]}: {_fits_shape(variance)} "
+                                              f"pixels, the cube {flux_origin[1]} has "
+                                              f"{_fits_shape(flux)}"))
+    return SpectralCube(flux, variance, wavelengths, edges, flux_origin, variance_origin)
+
+
+def _log_edges(centres: np.ndarray) -> np.ndarray:
+    """Edges of pixels uniform in ln(lambda), as ``io.templates.log_rebin`` places them."""
+    ratio = np.sqrt(centres[1] / centres[0])
+    return np.concatenate([centres / ratio, [centres[-1] * ratio]])
+
+
+def _check_sky(cube: SpectralCube, sky_points: tuple, order: int) -> None:
+    ny, nx = cube.flux.shape[1:]
+    if (nx, ny) != tuple(sky_points):
+        key, where = cube.flux_origin
+        raise InputError((key, f"{where}: {nx} x {ny} spaxels (NAXIS1 x NAXIS2), but the "
+                               f"mesh's sky basis (order {order}) has {sky_points[0]} x "
+                               f"{sky_points[1]} points; spaxels are not interpolated: a mesh "
+                               f"with [omega] nodes = [{nx}, {ny}] (order 1) or "
+                               f"[{nx + 1}, {ny + 1}] (order 0) fits this cube"))
+
+
+def _rebinning(edges_in: np.ndarray, edges_out: np.ndarray, origin: tuple
+               ) -> tuple[slice, np.ndarray]:
+    """(used, W): the input pixels that overlap the output pixels, and W[j, i], the fraction
+    of output pixel j that used pixel i covers.  W @ f is then the mean flux density over
+    each output pixel of a density constant in each input pixel: flux-conserving, as
+    ``io.templates.log_rebin``, which takes linear grids only and yields no weights."""
+    # Edges that agree to a millionth of a pixel are the same edge: a cube on the problem's
+    # own grid must not lose its end pixels, nor gain slivers of their neighbours, to the
+    # round-off between its WCS and the mesh's grid.
+    tolerance = 1e-6 * np.diff(edges_in).min()
+    if edges_out[0] < edges_in[0] - tolerance or edges_out[-1] > edges_in[-1] + tolerance:
+        key, where = origin
+        raise InputError((key, f"{where}: its wavelengths {edges_in[0]:.2f}-{edges_in[-1]:.2f} A "
+                               f"do not cover the mesh's observed pixels "
+                               f"{edges_out[0]:.2f}-{edges_out[-1]:.2f} A ([wavelength] range)"))
+    edges_out = np.clip(edges_out, edges_in[0], edges_in[-1])
+    first = np.searchsorted(edges_in, edges_out[0] + tolerance, side="right") - 1
+    stop = np.searchsorted(edges_in, edges_out[-1] - tolerance, side="right")
+    inner = edges_in[first:stop + 1]
+    low = np.maximum(edges_out[:-1, None], inner[None, :-1])
+    high = np.minimum(edges_out[1:, None], inner[None, 1:])
+    return slice(first, stop), np.clip(high - low, 0, None) / np.diff(edges_out)[:, None]
+
+
+def _check_values(values: np.ndarray, bad: np.ndarray, origin: tuple, wavelengths,
+                  what: str) -> None:
+    if bad.any():
+        pixel, y, x = np.unravel_index(np.flatnonzero(bad)[0], bad.shape)
+        key, where = origin
+        raise InputError((key, f"{where}: {what} in {int(bad.sum())} pixel(s) where the "
+                               f"mesh's wavelengths use the cube (first at x = {x + 1}, "
+                               f"y = {y + 1}, {wavelengths[pixel]:.2f} A: {values[pixel, y, x]})"))
+
+
+def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: tuple,
+                      order: int) -> ObservedCube:
+    """The cube at the problem's observed wavelengths (log-rebinned) and sky basis points
+    (``sky_points`` = (nx, ny), which the cube's spaxels must match one to one)."""
+    _check_sky(cube, sky_points, order)
+    used, weights = _rebinning(cube.edges, _log_edges(wavelengths), cube.flux_origin)
+    flux, variance = cube.flux[used], cube.variance[used]
+    used_wavelengths = cube.wavelengths[used]
+    _check_values(flux, ~np.isfinite(flux), cube.flux_origin, used_wavelengths, "non-finite data")
+    _check_values(variance, ~np.isfinite(variance) | (variance <= 0), cube.variance_origin,
+                  used_wavelengths, "non-positive or non-finite variance")
+    # Pixels are independent, so a rebinned pixel sum_i W_ji f_i has variance
+    # sum_i W_ji^2 sigma_i^2.  Neighbouring output pixels that share an input pixel become
+    # correlated; delta_r needs only each wavelength's own variance.
+    return ObservedCube(flux=fits_to_rows(np.tensordot(weights, flux, axes=1)),
+                        variance=fits_to_rows(np.tensordot(weights ** 2, variance, axes=1)),
+                        source=cube.flux_origin[1])

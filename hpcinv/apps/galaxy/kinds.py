@@ -1,0 +1,24 @@
+"""The galaxy app's problem kind ``galaxy``: a 5-D distribution function from an IFU datacube
+(or the seeded mock galaxy), with tensor block rows for PNKR."""
+from __future__ import annotations
+
+from ...core.jobspec import PROBLEMS, ProblemKind
+from ...solvers.kaczmarz.block_rows import TensorBlockRows
+from .problem import PARAMETERS, build, prepare
+
+
+@PROBLEMS.register("galaxy")
+class GalaxyKind(ProblemKind):
+    parameters = PARAMETERS
+    prepare = staticmethod(prepare)
+    build = staticmethod(build)
+
+    @staticmethod
+    def capabilities(values: dict) -> tuple:
+        return (TensorBlockRows,)
+
+    @staticmethod
+    def figures(derived: dict, directory, stem: str) -> list:
+        from .figures import galaxy_figures
+
+        return galaxy_figures(derived, directory, stem)

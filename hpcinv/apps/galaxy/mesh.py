@@ -1,0 +1,91 @@
+"""Galaxy meshes (meshes/galaxy/*.toml): the sky grid Omega, the velocity grid, which SSP
+templates span (metallicity, age), and the observed wavelengths.
+
+    [omega]                     # sky positions on [-1, 1]^2
+    nodes = [26, 26]
+    [velocity]                  # line-of-sight velocity, km/s
+    nodes = 27
+    range = [-1000.0, 1000.0]
+    [populations]               # the (metallicity, age) nodes are the library's grid
+    library = "miles"           # "miles" (fetched at set-up), "synthetic", or a directory
+    metallicity_stride = 1      # keep every k-th metallicity / age of the library
+    age_stride = 1
+    [wavelength]                # observed pixels, uniform in ln(lambda)
+    range = [4800.0, 5700.0]    # Angstrom
+    velscale = 75.0             # km/s per pixel
+    [quadrature]
+    velocity_points = 8         # Gauss-Legendre points per velocity cell
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+
+from ...core.jobspec.schema import Field, validate_table
+from ...core.errors import InputError
+
+SCHEMA = {
+    "omega": {"nodes": Field(list, help="nodes per sky axis", items=int, minimum=2, length=(2,)),
+              "range": Field(list, [-1.0, 1.0], "extent of both sky axes", items=float,
+                             length=(2,))},
+    "velocity": {"nodes": Field(int, help="velocity nodes", minimum=2),
+                 "range": Field(list, [-1000.0, 1000.0], "km/s", items=float, length=(2,))},
+    "populations": {"library": Field(str, "miles", "miles, synthetic, or a FITS directory"),
+                    "metallicity_stride": Field(int, 1, minimum=1),
+                    "age_stride": Field(int, 1, minimum=1)},
+    "wavelength": {"range": Field(list, [4800.0, 5700.0], "Angstrom", items=float,
+                                  length=(2,), minimum=0, exclusive_minimum=True),
+                   "velscale": Field(float, 75.0, "km/s per pixel", minimum=0,
+                                     exclusive_minimum=True)},
+    "quadrature": {"velocity_points": Field(int, 8, minimum=1, maximum=64)},
+}
+
+
+@dataclass(frozen=True)
+class GalaxyMesh:
+    omega_nodes: tuple
+    omega_range: tuple
+    velocity_nodes: int
+    velocity_range: tuple
+    library: str
+    metallicity_stride: int
+    age_stride: int
+    wavelength_range: tuple
+    velscale: float
+    velocity_points: int
+    source: str
+
+
+def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise InputError((key, f"cannot read mesh {path}: {error}")) from None
+    problems, values = [], {}
+    for table in data:
+        if table not in SCHEMA:
+            problems.append((table, f"unknown table (known: {', '.join(SCHEMA)})"))
+    for table, schema in SCHEMA.items():
+        content = data.get(table, {})
+        if not isinstance(content, dict):
+            problems.append((table, "expected a table"))
+            continue
+        values[table], table_problems = validate_table(content, schema, table)
+        problems += table_problems
+        if not table_problems and "range" in values[table]:
+            low, high = values[table]["range"]
+            if high <= low:
+                problems.append((f"{table}.range", f"must be increasing, got {[low, high]}"))
+    if problems:
+        raise InputError([(key, f"mesh {path}: {k}: {m}") for k, m in problems])
+    return GalaxyMesh(
+        omega_nodes=tuple(values["omega"]["nodes"]), omega_range=tuple(values["omega"]["range"]),
+        velocity_nodes=values["velocity"]["nodes"],
+        velocity_range=tuple(values["velocity"]["range"]),
+        library=values["populations"]["library"],
+        metallicity_stride=values["populations"]["metallicity_stride"],
+        age_stride=values["populations"]["age_stride"],
+        wavelength_range=tuple(values["wavelength"]["range"]),
+        velscale=values["wavelength"]["velscale"],
+        velocity_points=values["quadrature"]["velocity_points"], source=str(path))

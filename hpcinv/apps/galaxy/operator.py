@@ -1,0 +1,54 @@
+"""The datacube forward operator Y = U K~^T with the rows of U (spatial basis functions)
+distributed across ranks.
+
+A coefficient vector is U in R^{N x L} in C order (spatial index major), so each rank owns
+whole rows and both the forward and the adjoint map are local matrix products (BLAS-3):
+no communication at all.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...linalg.layout import Layout
+from ...linalg.operator import Operator
+
+
+class CubeOperator(Operator):
+    """U (N x L) -> Y = U K~^T (N x R), flattened in C order."""
+
+    def __init__(self, kernel: np.ndarray, spatial_layout: Layout):
+        self.kernel = np.ascontiguousarray(kernel)
+        self.spatial_layout = spatial_layout
+        self.spatial_size = spatial_layout.size
+        self.row_start, self.local_rows = spatial_layout.start, spatial_layout.local_size
+        wavelengths, thetas = kernel.shape
+        super().__init__(spatial_layout.rows_of(wavelengths), spatial_layout.rows_of(thetas))
+
+    def rows(self, vec, columns: int) -> np.ndarray:
+        """This rank's rows of a flattened N x ``columns`` Vec, as a writable array view."""
+        return vec.getArray().reshape(self.local_rows, columns)
+
+    def mult(self, x, y) -> None:
+        np.matmul(self.rows(x, self.kernel.shape[1]), self.kernel.T,
+                  out=self.rows(y, self.kernel.shape[0]))
+
+    def mult_transpose(self, y, x) -> None:
+        np.matmul(self.rows(y, self.kernel.shape[0]), self.kernel,
+                  out=self.rows(x, self.kernel.shape[1]))
+
+    def matmat(self, X: np.ndarray) -> np.ndarray:
+        """Y_j = U_j K~^T for every column j at once: one batched GEMM over the k columns."""
+        return self._batched(X, self.kernel)
+
+    def rmatmat(self, Y: np.ndarray) -> np.ndarray:
+        return self._batched(Y, self.kernel.T)
+
+    def _batched(self, block, kernel) -> np.ndarray:
+        block = np.asarray(block, dtype=float)
+        if block.ndim != 2 or block.shape[0] != self.local_rows * kernel.shape[1]:
+            raise ValueError(f"block: expected this rank's {self.local_rows * kernel.shape[1]} "
+                             f"rows and k columns, got shape {block.shape}")
+        columns = block.shape[1]
+        # (rows, in, k) -> (rows, out, k): kernel @ each row's (in x k) block
+        stacked = block.reshape(self.local_rows, kernel.shape[1], columns)
+        return np.matmul(kernel, stacked).reshape(-1, columns)

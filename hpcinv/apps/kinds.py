@@ -1,0 +1,4 @@
+"""Importing this registers every built-in problem kind (``core.jobspec.PROBLEMS``)."""
+from .classic import kinds as _classic  # noqa: F401
+from .galaxy import kinds as _galaxy  # noqa: F401
+from .imaging import kinds as _imaging  # noqa: F401

@@ -1,0 +1,45 @@
+"""Exit statuses and the two kinds of failure every entry point distinguishes."""
+from contextlib import contextmanager
+
+EXIT_OK = 0
+EXIT_RUNTIME_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: checkpoint written, run again with --resume
+
+
+class InputError(Exception):
+    """Bad job spec or input data.  ``problems`` lists ``(key_path, message)`` pairs."""
+
+    def __init__(self, problems):
+        if isinstance(problems, tuple):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        return "\n".join(f"  {key}: {message}" if key else f"  {message}"
+                         for key, message in self.problems)
+
+
+class RuntimeFailure(Exception):
+    """A failure that is not the user's input: missing library, I/O error, numerical breakdown."""
+
+
+class ArgumentError(ValueError):
+    """A bad keyword argument of a library class or function.  ``argument`` names it, so a
+    job kind that passed a job value there reports the job's key instead
+    (``solvers.framework.kind.job_keys``)."""
+
+    def __init__(self, argument: str, message: str):
+        self.argument, self.message = argument, message
+        super().__init__(f"{argument}: {message}")
+
+
+@contextmanager
+def job_keys(table: str):
+    """Report an ArgumentError of code called with a job's values as bad input under the
+    job's key ``table.argument`` (kinds pass job values under the keys' names)."""
+    try:
+        yield
+    except ArgumentError as error:
+        raise InputError((f"{table}.{error.argument}", error.message)) from None

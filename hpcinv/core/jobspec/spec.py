@@ -1,0 +1,157 @@
+"""Job specs: TOML with the tables [problem], [solver], [output] and [petsc]."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..paths import resolve_input
+from ..errors import InputError
+from ..problem import missing_capability_message
+from .registry import PROBLEMS, SOLVERS
+from .schema import Field, validate_table
+
+TABLES = ("problem", "solver", "output", "petsc")
+
+# Solver keys that decide when a run stops, not what it computes: a checkpoint stays valid
+# when they change (e.g. a longer max_iterations for a resumed run).
+RUN_CONTROL_KEYS = ("max_iterations", "wall_time")
+
+OUTPUT_SCHEMA = {
+    "path": Field(str, None, "result file (HDF5); default: the job file's name with .h5, "
+                  "in the working directory", check=lambda p: None if p.endswith(".h5")
+                  else "must end with .h5"),
+    "checkpoint_every": Field(int, 0, "write a checkpoint every N iterations (0: never)",
+                              minimum=0),
+    "checkpoint_seconds": Field(float, 0.0, "write a checkpoint every T seconds (0: never)",
+                                minimum=0),
+    "progress_seconds": Field(float, 2.0, "seconds between progress lines on rank 0",
+                              minimum=0, exclusive_minimum=True),
+    "store_data": Field(bool, True, "also store the data (and the truth when known)"),
+}
+
+_PETSC_KEY = re.compile(r"^-?[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass
+class JobSpec:
+    """A validated job.  ``problem``/``solver`` hold checked values with paths resolved."""
+    text: str
+    source: str
+    problem: dict
+    solver: dict
+    output: dict
+    petsc: dict = field(default_factory=dict)
+    input_files: tuple = ()     # (table, key) of every input-file value
+
+    def fingerprint(self) -> str:
+        """Identifies the computation, so a checkpoint or result of a different one is never
+        taken for this job's: problem and solver values with input files by their contents
+        (a moved checkout or a container mount keeps it), without the run-control keys,
+        output settings and PETSc options, which may change between restarts."""
+        tables = {"problem": dict(self.problem),
+                  "solver": {k: v for k, v in self.solver.items() if k not in RUN_CONTROL_KEYS}}
+        for table, key in self.input_files:
+            with open(tables[table][key], "rb") as handle:
+                tables[table][key] = hashlib.file_digest(handle, "sha256").hexdigest()
+        blob = json.dumps(tables, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _validate_kind(table: dict, name: str, registry, resolve, problems: list,
+                   input_files: list):
+    """(kind class, checked values) of a [problem] or [solver] table; (None, {}) when its
+    kind is missing or unknown."""
+    kind = table.get("kind")
+    if kind is None:
+        problems.append((f"{name}.kind", f"missing required key (one of: "
+                                         f"{', '.join(registry.names())})"))
+        return None, {}
+    if not isinstance(kind, str):
+        problems.append((f"{name}.kind", f"expected string, got {kind!r}"))
+        return None, {}
+    try:
+        cls = registry.get(kind, f"{name}.kind")
+    except InputError as error:
+        problems.extend(error.problems)
+        return None, {}
+    values, table_problems = validate_table(table, cls.parameters, name, resolve,
+                                            ignore=("kind",))
+    problems.extend(table_problems)
+    values["kind"] = kind
+    input_files += [(name, key) for key, spec in cls.parameters.items()
+                    if spec.file and values.get(key)]
+    if not table_problems:
+        problems.extend(cls.check_parameters(values))
+    return cls, values
+
+
+def _capability_problems(problem_kind, problem: dict, solver_kind, solver: dict) -> list:
+    """[(key, message)] for every capability the solver needs and the problem lacks."""
+    offered = tuple(problem_kind.capabilities(problem))
+    return [(key, missing_capability_message(needed, f"solver {solver['kind']!r}",
+                                             problem["kind"]))
+            for needed, key in solver_kind.requirements(solver).items()
+            if not any(issubclass(capability, needed) for capability in offered)]
+
+
+def _validate_petsc(table: dict, problems: list) -> dict:
+    for key, value in table.items():
+        if not _PETSC_KEY.match(key):
+            problems.append((f"petsc.{key}", "not a PETSc option name"))
+        elif isinstance(value, (dict, list)):
+            problems.append((f"petsc.{key}", "expected a string, number or boolean"))
+    return dict(table)
+
+
+def parse_spec(text: str, source: str = "<string>") -> JobSpec:
+    """Validate a job spec; raise InputError listing every problem with its key path."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError((source, f"not valid TOML: {error}")) from None
+    problems: list = []
+    for key, value in data.items():
+        if key not in TABLES:
+            problems.append((key, f"unknown table (known tables: {', '.join(TABLES)})"))
+        elif not isinstance(value, dict):
+            problems.append((key, "expected a table"))
+    for required in ("problem", "solver"):
+        if not isinstance(data.get(required), dict):
+            problems.append((required, "missing required table"))
+    spec_dir = Path(source).resolve().parent if source != "<string>" else None
+
+    def resolve(name):
+        return resolve_input(name, spec_dir)
+
+    tables = {name: data.get(name) if isinstance(data.get(name), dict) else {} for name in TABLES}
+    input_files: list = []
+    problem_kind, problem = _validate_kind(tables["problem"], "problem", PROBLEMS, resolve,
+                                           problems, input_files) \
+        if "problem" in data else (None, {})
+    solver_kind, solver = _validate_kind(tables["solver"], "solver", SOLVERS, resolve,
+                                         problems, input_files) \
+        if "solver" in data else (None, {})
+    if problem_kind is not None and solver_kind is not None and not problems:
+        problems.extend(_capability_problems(problem_kind, problem, solver_kind, solver))
+    output, output_problems = validate_table(tables["output"], OUTPUT_SCHEMA, "output")
+    problems.extend(output_problems)
+    petsc = _validate_petsc(tables["petsc"], problems)
+    if problems:
+        raise InputError(problems)
+    if output["path"] is None:
+        stem = Path(source).stem if source != "<string>" else "result"
+        output["path"] = f"{stem}.h5"
+    return JobSpec(text=text, source=source, problem=problem, solver=solver, output=output,
+                   petsc=petsc, input_files=tuple(input_files))
+
+
+def load_spec(path: str) -> JobSpec:
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise InputError((path, f"cannot read job file: {error.strerror}")) from None
+    return parse_spec(text, source=str(path))

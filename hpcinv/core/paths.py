@@ -1,0 +1,56 @@
+"""Where relative input paths (meshes, data, templates) are looked up.
+
+A job names ``mesh = "meshes/..."`` relative to the project, but runs from anywhere (a SLURM
+work directory, a container's /data).  Lookup order: the path as given (absolute or relative
+to the working directory), the job file's directory, each directory of ``HPCINV_PATH``
+(colon-separated), the hpcinv source tree of an editable install, and ``<prefix>/share/hpcinv``
+where a wheel installs meshes/ and jobs/.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent   # hpcinv/
+
+
+def project_root() -> Path | None:
+    """The checkout hpcinv runs from (editable installs, containers), if it ships jobs/."""
+    root = _PACKAGE_DIR.parent
+    return root if (root / "jobs").is_dir() else None
+
+
+def search_dirs(spec_dir: Path | None = None) -> list[Path]:
+    dirs = [Path.cwd()]
+    if spec_dir is not None:
+        dirs.append(Path(spec_dir))
+    dirs += [Path(d) for d in os.environ.get("HPCINV_PATH", "").split(os.pathsep) if d]
+    root = project_root()
+    if root is not None:
+        dirs.append(root)
+    dirs.append(Path(sys.prefix) / "share" / "hpcinv")
+    return dirs
+
+
+def resolve_input(name: str, spec_dir: Path | None = None) -> str | None:
+    """Absolute path of an existing input file, or None."""
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return str(path) if path.is_file() else None
+    for directory in search_dirs(spec_dir):
+        candidate = directory / path
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None
+
+
+def resolve_galaxy_mesh(name: str, key: str) -> str:
+    """A galaxy mesh given by name (paper, demo, large, tiny) or as a file; InputError under
+    ``key`` when there is neither."""
+    from .errors import InputError
+
+    path = resolve_input(name) or resolve_input(f"meshes/galaxy/{name}.toml")
+    if path is None:
+        raise InputError((key, f"no mesh file {name} and no meshes/galaxy/{name}.toml"))
+    return path

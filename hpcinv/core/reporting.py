@@ -1,0 +1,19 @@
+"""What long runs print: rank 0's ``hpcinv:`` lines on stderr and JSON-safe result rows."""
+from __future__ import annotations
+
+import math
+import sys
+
+
+def rank0_progress(comm, quiet: bool):
+    """``say(message)``: a line on rank 0's stderr unless ``quiet`` (any comm with ``rank``)."""
+    def say(message: str) -> None:
+        if comm.rank == 0 and not quiet:
+            print(f"hpcinv: {message}", file=sys.stderr, flush=True)
+    return say
+
+
+def json_safe(row: dict) -> dict:
+    """The row with non-finite floats as None (JSON has no NaN)."""
+    return {key: (None if isinstance(value, float) and not math.isfinite(value) else value)
+            for key, value in row.items()}

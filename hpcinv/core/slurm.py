@@ -1,0 +1,58 @@
+"""SLURM batch scripts for a job, rendered from jobs/slurm/hpcinv.sbatch.in."""
+from __future__ import annotations
+
+import re
+import shlex
+import string
+import sys
+from pathlib import Path
+
+from .paths import resolve_input
+from .errors import InputError
+
+TEMPLATE = "jobs/slurm/hpcinv.sbatch.in"
+_WALL_TIME = re.compile(r"^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
+_JOB_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
+def parse_time_limit(text: str) -> int:
+    """Seconds in a SLURM time limit ``[D-]HH:MM:SS``."""
+    match = _WALL_TIME.match(text)
+    if not match:
+        raise InputError(("--time", f"expected [D-]HH:MM:SS, got {text!r}"))
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
+           partition: str | None = None, account: str | None = None,
+           grace_seconds: int | None = None, job_name: str | None = None) -> str:
+    job = Path(job_file).resolve()
+    job_name = job_name or job.stem
+    problems = []
+    if not _JOB_NAME.match(job_name):
+        problems.append(("--job-name", f"use letters, digits and ._+- only, got {job_name!r}"))
+    if nodes < 1:
+        problems.append(("--nodes", f"must be >= 1, got {nodes}"))
+    if ntasks_per_node < 1:
+        problems.append(("--ntasks-per-node", f"must be >= 1, got {ntasks_per_node}"))
+    if problems:
+        raise InputError(problems)
+    limit = parse_time_limit(time)
+    if grace_seconds is None:
+        # Time for one iteration and the checkpoint: 10% of the limit within 60-600 s,
+        # and at most half of a very short limit.
+        grace_seconds = min(max(60, min(600, limit // 10)), limit // 2)
+    if not 0 < grace_seconds < limit:
+        raise InputError(("--grace", f"must be between 0 and the time limit ({limit} s)"))
+    template_path = resolve_input(TEMPLATE)
+    if template_path is None:
+        raise InputError((TEMPLATE, "SLURM template not found (set HPCINV_PATH to the "
+                                    "hpcinv source tree)"))
+    extra = [f"#SBATCH --partition={partition}"] if partition else []
+    extra += [f"#SBATCH --account={account}"] if account else []
+    return string.Template(Path(template_path).read_text()).substitute(
+        job_name=job_name, nodes=nodes, ntasks_per_node=ntasks_per_node,
+        time=time, workdir=str(Path.cwd()), grace_seconds=grace_seconds,
+        extra_directives="\n".join(extra), python=shlex.quote(sys.executable),
+        job_file=shlex.quote(str(job)))

@@ -1,0 +1,98 @@
+"""The monitor/stopping/checkpoint protocol every iterative solver calls once per iteration.
+
+``IterationControl.record`` appends the history row, prints progress on rank 0, and makes
+the collective decisions: write a checkpoint now (every N iterations, every T seconds, or
+on SIGTERM/SIGUSR1) and stop now (signal, wall time).  Time-based decisions are rank 0's and
+signals any rank's, combined in one small allreduce so that all ranks act alike.
+"""
+from __future__ import annotations
+
+import time
+
+from ...core.progress import Progress
+
+_SIGNAL, _CHECKPOINT_DUE, _WALL_TIME = 1, 2, 4
+
+
+class IterationControl:
+    def __init__(self, comm, *, truth=None, data_norm: float = 1.0, target: float = 0.0,
+                 max_iterations: int, wall_time: float = 0.0, checkpoint_every: int = 0,
+                 checkpoint_seconds: float = 0.0, checkpoint=None, stop_request=None,
+                 progress: Progress | None = None):
+        self.comm = comm.tompi4py() if hasattr(comm, "tompi4py") else comm
+        self.truth = truth
+        self.truth_norm = truth.norm() if truth is not None else 0.0
+        self._error_work = truth.duplicate() if truth is not None else None
+        self.data_norm = data_norm if data_norm > 0 else 1.0
+        self.target = target
+        self.max_iterations = max_iterations
+        self.wall_time = wall_time
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self.checkpoint = checkpoint
+        self.stop_request = stop_request
+        self.progress = progress
+        self.started = time.monotonic()
+        self._last_checkpoint = self.started
+        self.checkpoints_written = 0
+
+    def elapsed(self, state) -> float:
+        return state.seconds + time.monotonic() - self.started
+
+    def relative_error(self, solution) -> float:
+        """||x - truth|| / ||truth|| (NaN without a truth); ``solution`` is the Vec x or a
+        function returning it, called only when a truth is known (a method that forms x
+        only on demand then spends nothing on it)."""
+        if self.truth is None or self.truth_norm == 0:
+            return float("nan")
+        if callable(solution):
+            solution = solution()
+        self._error_work.waxpy(-1.0, self.truth, solution)
+        return self._error_work.norm() / self.truth_norm
+
+    def record(self, state, residual_norm: float, solution, **extra) -> str | None:
+        """Log iteration ``state.iteration`` (with a solver's ``extra`` columns); return a
+        stop reason or None to go on."""
+        state.history.append(iteration=state.iteration, residual_norm=residual_norm,
+                             relative_residual=residual_norm / self.data_norm,
+                             discrepancy_target=self.target,
+                             relative_error=self.relative_error(solution),
+                             seconds=self.elapsed(state), **extra)
+        if self.progress is not None:
+            self.progress.update(state.iteration, residual_norm, self.target)
+        return self._decide(state)
+
+    def _decide(self, state) -> str | None:
+        now = time.monotonic()
+        flags = 0
+        if self.stop_request is not None and self.stop_request.received:
+            flags |= _SIGNAL
+        if self.comm.rank == 0:
+            if self.checkpoint_seconds > 0 and now - self._last_checkpoint >= self.checkpoint_seconds:
+                flags |= _CHECKPOINT_DUE
+            if self.wall_time > 0 and now - self.started >= self.wall_time:
+                flags |= _WALL_TIME
+        if self.comm.size > 1:
+            flags = self.comm.allreduce(flags, op=_bitwise_or())
+        by_count = (self.checkpoint_every > 0 and state.iteration > 0
+                    and state.iteration % self.checkpoint_every == 0)
+        stop = None
+        if flags & _SIGNAL:
+            stop = "signal"
+        elif flags & _WALL_TIME:
+            stop = "wall_time"
+        if self.checkpoint is not None and (stop or by_count or flags & _CHECKPOINT_DUE):
+            self.checkpoint(state, self.elapsed(state))
+            self._last_checkpoint = time.monotonic()
+            self.checkpoints_written += 1
+        return stop
+
+    def finish(self, state, residual_norm: float) -> None:
+        if self.progress is not None:
+            self.progress.update(state.iteration, residual_norm, self.target, force=True)
+
+
+def _bitwise_or():
+    from mpi4py import MPI
+
+    return MPI.BOR

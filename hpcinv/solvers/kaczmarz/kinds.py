@@ -1,0 +1,48 @@
+"""The job kind ``pnkr``: PNKR on a problem with tensor block rows."""
+from __future__ import annotations
+
+from ...core.errors import job_keys
+from ...core.jobspec import SOLVERS, Field
+from ..framework.kind import COMMON_PARAMETERS, MethodKind
+from .block_rows import TensorBlockRows
+from .pnkr import PNKR, STEPS, omega_problem
+
+
+@SOLVERS.register("pnkr")
+class PNKRKind(MethodKind):
+    parameters = {
+        **COMMON_PARAMETERS,
+        "max_iterations": Field(int, 2000, "maximum number of loops over all equations",
+                                minimum=1),
+        "tau": Field(float, 1.2, "equation r is skipped when ||g_r||_N <= tau delta_r",
+                     minimum=1.0),
+        "step": Field(str, "projection", "projection (exact M-metric block projection), "
+                      "constant (the paper's step omega M^-1 H^T N^-1 g) or reduced (reduced "
+                      "PNKR: M^-1 replaced by Gaussian smoothing; needs s = 0)",
+                      choices=STEPS),
+        "smoothing": Field(float, 1.0, "reduced PNKR: width (standard deviation) of the "
+                           "Gaussian smoothing in cells, on every sky and Theta axis", minimum=0),
+        "omega": Field(float, 1.0, "relaxation in (0, 2) for projection and reduced; the step "
+                       "size for constant", minimum=0, exclusive_minimum=True),
+        "nesterov": Field(bool, True, "Nesterov extrapolation (kR - 1)/(kR + 2)"),
+        "positivity": Field(bool, True, "project onto u >= 0 after every step"),
+        "seed": Field(int, 0, "seed of the equation permutations", minimum=0),
+    }
+
+    @staticmethod
+    def check_parameters(values: dict) -> list:
+        message = omega_problem(values["step"], values["omega"])
+        return [("solver.omega", message)] if message else []
+
+    @staticmethod
+    def requirements(values: dict) -> dict:
+        return {TensorBlockRows: "solver.kind"}
+
+    @classmethod
+    def build(cls, problem, values: dict) -> PNKR:
+        blocks = problem.require(TensorBlockRows, who="pnkr")
+        with job_keys("solver"):
+            return PNKR(problem.operator, problem.data, blocks, truth=problem.truth,
+                        **{key: values[key] for key in ("tau", "step", "omega", "smoothing",
+                                                        "nesterov", "positivity", "seed",
+                                                        "max_iterations")})
