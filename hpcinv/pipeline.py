@@ -68,7 +68,7 @@ def build(spec, comm=None):
     (``solver.run()``)."""
     spec = _as_spec(spec)
     if comm is None:
-        comm = petsc_env.initialize().COMM_WORLD
+        comm = petsc_env.initialize(spec.petsc).COMM_WORLD   # the job's options stay set
     problem_kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
     solver_kind = SOLVERS.get(spec.solver["kind"], "solver.kind")
     prepared = agree(comm.tompi4py(), problem_kind.prepare, spec.problem)

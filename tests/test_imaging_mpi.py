@@ -323,6 +323,8 @@ def test_recycle_sources_the_problem_lacks_are_named():
         _solve("gaussian-blur", BLUR, 'recycle = "reference-eigen"\nrecycle_k = 3')
     with pytest.raises(InputError, match="solver.recycle"):
         _solve("ao-deconvolution", AO, 'recycle = "sd-iterates"')
+    with pytest.raises(InputError, match="solver.recycle"):
+        _solve("gaussian-blur", BLUR + "\nauxiliary_sigmas = []", 'recycle = "sd-iterates"')
 
 
 def test_imaging_problem_parameters_are_checked():

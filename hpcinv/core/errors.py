@@ -28,7 +28,7 @@ class RuntimeFailure(Exception):
 class ArgumentError(ValueError):
     """A bad keyword argument of a library class or function.  ``argument`` names it, so a
     job kind that passed a job value there reports the job's key instead
-    (``solvers.framework.kind.job_keys``)."""
+    (``job_keys`` below)."""
 
     def __init__(self, argument: str, message: str):
         self.argument, self.message = argument, message

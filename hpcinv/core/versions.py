@@ -5,7 +5,7 @@ import platform
 
 
 def collect(slepc: bool = True) -> dict:
-    """Needs PETSc started (``runtime.petsc_env.initialize``)."""
+    """Needs PETSc started (``core.petsc_env.initialize``)."""
     from mpi4py import MPI
     from petsc4py import PETSc
 

@@ -26,7 +26,7 @@ class Layout:
     def __init__(self, comm, counts):
         self.comm = comm
         self.counts = tuple(int(count) for count in counts)
-        mpi = comm.tompi4py()
+        self._mpi = mpi = comm.tompi4py()
         if len(self.counts) != mpi.size or min(self.counts, default=0) < 0:
             raise ValueError(f"counts: need one non-negative count per rank ({mpi.size}), "
                              f"got {self.counts}")
@@ -34,6 +34,8 @@ class Layout:
         self.size = sum(self.counts)
         self.start = sum(self.counts[:self.rank])
         self.stop = self.start + self.counts[self.rank]
+        # mpi4py reads a tuple as (counts, displacements): the counts go as an array.
+        self._count_array = np.array(self.counts, dtype=np.int64)
 
     @classmethod
     def default(cls, comm, size: int) -> "Layout":
@@ -59,7 +61,7 @@ class Layout:
     @property
     def mpi(self):
         """The mpi4py communicator."""
-        return self.comm.tompi4py()
+        return self._mpi
 
     @property
     def local_size(self) -> int:
@@ -105,12 +107,19 @@ class Layout:
         return vec
 
     def gather(self, local) -> np.ndarray:
-        """The whole array on every rank from each rank's entries (1-D) or rows (2-D)."""
+        """The whole array on every rank from each rank's entries (1-D) or rows (2-D).
+        Collective; the shape is checked on each rank before the collective, so a caller
+        must pass every rank's part of the same array (Kaczmarz sweeps call this once per
+        equation: the 1-D path does no more than one allocation and the Allgatherv)."""
         local = np.ascontiguousarray(local, dtype=float)
         if local.shape[:1] != (self.local_size,):
             raise ValueError(f"expected this rank's {self.local_size} entries (rows), got "
                              f"shape {local.shape}")
+        if local.ndim == 1:
+            whole = np.empty(self.size)
+            self._mpi.Allgatherv(local, [whole, self._count_array])
+            return whole
         width = int(np.prod(local.shape[1:]))
         whole = np.empty((self.size, *local.shape[1:]))
-        self.mpi.Allgatherv(local, [whole, [count * width for count in self.counts]])
+        self._mpi.Allgatherv(local, [whole, self._count_array * width])
         return whole

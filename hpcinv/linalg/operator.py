@@ -34,11 +34,12 @@ class Operator:
     one product per column unless a subclass does better (BLAS-3).  ``dtype`` is the
     scalar type of the operator's entries: float64 for every operator on PETSc's real-scalar
     Vecs; a complex operator (frequency blocks) acts on numpy blocks through ``matmat``.
-    Operators compose: ``A @ B``, ``A.T``, ``2.0 * A``, ``A + B``, ``A - B``
-    (``algebra.py``).
+    Operators compose: ``A @ B``, ``A.T``, ``2.0 * A``, ``A + B``, ``A - B`` (the classes
+    below).
     """
 
     symmetric = False   # True when A^T = A (eigensolvers may use the Hermitian methods)
+    _shell = None       # the shell Mat, made on first use
 
     def __init__(self, range_layout, domain_layout, dtype=np.float64):
         self.range_layout = range_layout
@@ -91,7 +92,8 @@ class Operator:
                              f"and k columns, got shape {block.shape}")
         domain, range_ = self.create_vecs()
         source, target = (range_, domain) if transpose else (domain, range_)
-        out = np.empty((target_layout.local_size, block.shape[1]), dtype=block.dtype)
+        out = np.empty((target_layout.local_size, block.shape[1]),
+                       dtype=np.result_type(block.dtype, self.dtype))
         for column in range(block.shape[1]):
             source.getArray()[:] = block[:, column]
             product(source, target)
@@ -104,7 +106,7 @@ class Operator:
 
     def as_petsc_mat(self):
         """A PETSc Mat applying this operator (a shell Mat unless one is assembled)."""
-        if getattr(self, "_shell", None) is None:
+        if self._shell is None:
             self._shell = shell_mat(self)
         return self._shell
 

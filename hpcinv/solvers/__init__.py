@@ -5,27 +5,21 @@ KSPs), ``kaczmarz`` (PNKR), ``tikhonov`` (parameter choice, GSVD, standard form)
 without a job spec; each family's ``kinds.py`` holds its job kinds (``kinds.py`` here imports
 them all).  The classes are importable from here: ``from hpcinv.solvers import CGLS``.
 """
-import importlib
+from ..core.lazy import lazy_exports
 
+# Families load on first use: PNKR's kernel compiles with numba; a driver using CGLS does
+# not need it.
 _EXPORTS = {
-    "CGLS": "krylov", "LSQR": "krylov", "KSPLeastSquares": "krylov",
-    "PNKR": "kaczmarz", "TensorBlockRows": "kaczmarz",
-    "Tikhonov": "tikhonov",
-    "AugmentedSteepestDescent": "recycling", "AugmentedLandweber": "recycling",
-    "AugmentedCGLS": "recycling", "RecycleSpace": "recycling",
-    "IterationControl": "framework", "IterativeMethod": "framework",
-    "SolveResult": "framework", "SolverState": "framework", "History": "framework",
-    "Discrepancy": "framework", "EquationwiseDiscrepancy": "framework",
-    "FixedIterations": "framework", "ChiSquareTarget": "framework",
-    "StoppingRule": "framework",
+    "CGLS": ".krylov", "LSQR": ".krylov", "KSPLeastSquares": ".krylov",
+    "PNKR": ".kaczmarz", "TensorBlockRows": ".kaczmarz",
+    "Tikhonov": ".tikhonov",
+    "AugmentedSteepestDescent": ".recycling", "AugmentedLandweber": ".recycling",
+    "AugmentedCGLS": ".recycling", "RecycleSpace": ".recycling",
+    "IterationControl": ".framework", "IterativeMethod": ".framework",
+    "SolveResult": ".framework", "SolverState": ".framework", "History": ".framework",
+    "Discrepancy": ".framework", "EquationwiseDiscrepancy": ".framework",
+    "FixedIterations": ".framework", "ChiSquareTarget": ".framework",
+    "StoppingRule": ".framework",
 }
-
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    # Families load on first use: PNKR's kernel compiles with numba, recycling needs
-    # mpi4py-fft; a driver using CGLS needs neither.
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

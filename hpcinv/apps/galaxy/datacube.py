@@ -220,7 +220,7 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
 
 
 def _log_edges(centres: np.ndarray) -> np.ndarray:
-    """Edges of pixels uniform in ln(lambda), as ``io.templates.log_rebin`` places them."""
+    """Edges of pixels uniform in ln(lambda), as ``templates.log_rebin`` places them."""
     ratio = np.sqrt(centres[1] / centres[0])
     return np.concatenate([centres / ratio, [centres[-1] * ratio]])
 
@@ -241,7 +241,7 @@ def _rebinning(edges_in: np.ndarray, edges_out: np.ndarray, origin: tuple
     """(used, W): the input pixels that overlap the output pixels, and W[j, i], the fraction
     of output pixel j that used pixel i covers.  W @ f is then the mean flux density over
     each output pixel of a density constant in each input pixel: flux-conserving, as
-    ``io.templates.log_rebin``, which takes linear grids only and yields no weights."""
+    ``templates.log_rebin``, which takes linear grids only and yields no weights."""
     # Edges that agree to a millionth of a pixel are the same edge: a cube on the problem's
     # own grid must not lose its end pixels, nor gain slivers of their neighbours, to the
     # round-off between its WCS and the mesh's grid.

@@ -1,4 +1,4 @@
-"""The built-in demo job (``hpcinv/demo.toml``), with the overrides ``hpcinv demo`` and the
+"""The built-in demo job (``demo.toml`` beside this module), with the overrides ``hpcinv demo`` and the
 experiments that run it accept."""
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 (``gaussian-blur``) and adaptive-optics deconvolution of a star field
 (``ao-deconvolution``, with its closed-loop frame sequence), as problem kinds and as
 functions for driver scripts."""
-from .adaptive_optics import ao_problem
-from .blur import gaussian_blur_problem
+from ...core.lazy import lazy_exports
 
-__all__ = ["ao_problem", "gaussian_blur_problem"]
+_EXPORTS = {"ao_problem": ".adaptive_optics", "gaussian_blur_problem": ".blur"}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,6 +8,7 @@ script.
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.metadata import entry_points
 
 from ..errors import InputError
@@ -39,7 +40,12 @@ class Registry:
         importlib.import_module(self._builtin_module)
         for entry in entry_points(group=f"hpcinv.{self.what}s"):
             if entry.name not in self._kinds:
-                self.register(entry.name)(entry.load())
+                try:
+                    self.register(entry.name)(entry.load())
+                except (ImportError, TypeError) as error:
+                    # One broken plugin must not take the built-in kinds down with it.
+                    print(f"hpcinv: warning: {self.what} kind {entry.name!r} from "
+                          f"{entry.value} is not loaded: {error}", file=sys.stderr)
 
     def names(self) -> list[str]:
         self._load()

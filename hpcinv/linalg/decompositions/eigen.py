@@ -50,7 +50,7 @@ def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float 
         raise ValueError(f"unknown complex_pairs {complex_pairs!r} "
                          f"(known: {', '.join(COMPLEX_PAIRS)})")
     if symmetric is None:
-        symmetric = bool(getattr(operator, "symmetric", False))
+        symmetric = operator.symmetric
     mat = operator.as_petsc_mat()
     eps = SLEPc.EPS().create(comm=operator.comm)
     try:

@@ -21,6 +21,7 @@ from ...linalg.operator import Composed
 from ...linalg.random import fill_normal
 from ...linalg.vectors import norms
 from ..framework.ksp_driver import drive_ksp
+from ..krylov.ksp import KSP_TYPES
 from ..framework.method import IterativeMethod
 from ...core.state import SolverState
 from ..framework.stopping import StoppingRule
@@ -28,7 +29,6 @@ from .space import RecycleSpace
 
 RESIDUAL_CHECK_TOLERANCE = 1e-8
 POWER_ITERATIONS = 30
-KSP_TYPES = ("cgls", "lsqr")
 
 
 def _space(operator, space):
@@ -232,7 +232,8 @@ class AugmentedCGLS(IterativeMethod):
                  tau: float = 1.02, noise_norm: float = 0.0, max_iterations: int = 500,
                  stopping: StoppingRule | None = None, ksp_type: str = "cgls"):
         if ksp_type not in KSP_TYPES:
-            raise ArgumentError("ksp_type", f"must be 'cgls' or 'lsqr', got {ksp_type!r}")
+            raise ArgumentError("ksp_type", f"must be one of {', '.join(KSP_TYPES)}, got "
+                                            f"{ksp_type!r}")
         super().__init__(operator, data, tau=tau, noise_norm=noise_norm,
                          max_iterations=max_iterations, stopping=stopping)
         self.space = _space(operator, space)

@@ -156,6 +156,9 @@ def _reference_eigenvectors(problem, k: int, eigen_solver: str) -> list:
 def _sd_iterate_vectors(problem, values: dict) -> list:
     auxiliary = problem.require(AuxiliaryOperators, "solver.recycle",
                                 "recycle = 'sd-iterates'").operators
+    if not auxiliary:
+        raise InputError(("solver.recycle", "'sd-iterates' needs auxiliary operators; this "
+                                            "problem has none (e.g. auxiliary_sigmas = [])"))
     data = problem.data
     if values["recycle_data"] == "clean":
         if problem.noise_free_data is None:

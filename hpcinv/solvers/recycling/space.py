@@ -82,7 +82,7 @@ class RecycleSpace:
 
     def step_parts(self):
         """(the operator of augmented steps, the space whose projections they apply): T and
-        this space (``spectral_recycling.FourierRecycleSpace`` answers otherwise)."""
+        this space (``spectral.FourierRecycleSpace`` answers otherwise)."""
         return self.operator, self
 
     def range_norm(self, r) -> float:

@@ -91,7 +91,7 @@ class Tikhonov(IterativeMethod):
             if value not in known:
                 raise ArgumentError(name, f"must be one of {', '.join(known)}, got {value!r}")
         for name, message in setting_problems(rule, method, lam, epsilon):
-            raise ArgumentError(name, message)
+            raise ArgumentError("lam" if name == "lambda" else name, message)
         stopping = Discrepancy(tau, noise_norm, stop=False) if rule == "dp" \
             else FixedIterations()
         super().__init__(operator, data, stopping=stopping, max_iterations=max_iterations)
