@@ -31,8 +31,17 @@ RESIDUAL_CHECK_TOLERANCE = 1e-8
 POWER_ITERATIONS = 30
 
 
-def _space(operator, space):
-    return space if space is not None else RecycleSpace(operator, [])
+class _Augmented(IterativeMethod):
+    """What the augmented methods share: the recycle space (default none: the plain
+    method), the initial guess x0 (default 0) and the attributes they report."""
+
+    def __init__(self, operator, data, space: RecycleSpace | None, x0, **options):
+        super().__init__(operator, data, **options)
+        self.space = space if space is not None else RecycleSpace(operator, [])
+        self.x0 = x0
+
+    def result_attributes(self, state: SolverState) -> dict:
+        return {"recycle_k": self.space.k, "recycle_dropped": self.space.dropped}
 
 
 def descent_step(operator, space, x, r, g, h, step: float | None = None,
@@ -101,7 +110,7 @@ def landweber_step(operator, safety: float = 1.0, seed: int = 0) -> float:
     return safety / estimate
 
 
-class AugmentedSteepestDescent(IterativeMethod):
+class AugmentedSteepestDescent(_Augmented):
     """Algorithm 2 (efficient form) from x0 (default 0) with the recycle ``space`` (default
     none: plain steepest descent), x and r in the state, so a resumed run repeats the
     uninterrupted iterates exactly.
@@ -121,10 +130,8 @@ class AugmentedSteepestDescent(IterativeMethod):
         if isinstance(check_residual_every, bool) or check_residual_every < 0:
             raise ArgumentError("check_residual_every", f"must be an integer >= 0, got "
                                                         f"{check_residual_every!r}")
-        super().__init__(operator, data, tau=tau, noise_norm=noise_norm,
+        super().__init__(operator, data, space, x0, tau=tau, noise_norm=noise_norm,
                          max_iterations=max_iterations, stopping=stopping)
-        self.space = _space(operator, space)
-        self.x0 = x0
         self.check_every = int(check_residual_every)
         self.defer = bool(defer_recycled_update)
         self._step_operator, self._projections = self.space.step_parts()
@@ -186,9 +193,6 @@ class AugmentedSteepestDescent(IterativeMethod):
         self._projections.add_domain(self._formed, np.array(state.scalars["deferred"]))
         return self._formed
 
-    def result_attributes(self, state: SolverState) -> dict:
-        return {"recycle_k": self.space.k, "recycle_dropped": self.space.dropped}
-
 
 class AugmentedLandweber(AugmentedSteepestDescent):
     """Algorithm 3 with the fixed ``step`` (default ``landweber_step(operator)``, kept in
@@ -216,7 +220,7 @@ class ProjectedOperator(Composed):
         super().__init__(space.range_complement(), operator)
 
 
-class AugmentedCGLS(IterativeMethod):
+class AugmentedCGLS(_Augmented):
     """Algorithm 1 corrected (x = x_p + (I - P) t) with PETSc's CGLS (or LSQR,
     ``ksp_type``) on (I - Q) T t = (I - Q) y from t = x0, the stopping rule (default: the
     discrepancy principle) on the true residual y - T x.  After each KSP iteration x is set
@@ -231,13 +235,11 @@ class AugmentedCGLS(IterativeMethod):
     def __init__(self, operator, data, space: RecycleSpace | None = None, x0=None, *,
                  tau: float = 1.02, noise_norm: float = 0.0, max_iterations: int = 500,
                  stopping: StoppingRule | None = None, ksp_type: str = "cgls"):
+        super().__init__(operator, data, space, x0, tau=tau, noise_norm=noise_norm,
+                         max_iterations=max_iterations, stopping=stopping)
         if ksp_type not in KSP_TYPES:
             raise ArgumentError("ksp_type", f"must be one of {', '.join(KSP_TYPES)}, got "
                                             f"{ksp_type!r}")
-        super().__init__(operator, data, tau=tau, noise_norm=noise_norm,
-                         max_iterations=max_iterations, stopping=stopping)
-        self.space = _space(operator, space)
-        self.x0 = x0
         self.ksp_type = ksp_type
 
     def initial_state(self) -> SolverState:
@@ -245,9 +247,6 @@ class AugmentedCGLS(IterativeMethod):
         if self.x0 is not None:
             self.x0.copy(x)
         return SolverState(vectors={"x": x})
-
-    def result_attributes(self, state: SolverState) -> dict:
-        return {"recycle_k": self.space.k, "recycle_dropped": self.space.dropped}
 
     def solve(self, state: SolverState, control) -> str:
         from petsc4py import PETSc
