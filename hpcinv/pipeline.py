@@ -22,7 +22,6 @@ from .core import petsc_env
 from .core.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, job_keys
 from .core.mpi import agree, same_on_every_rank
 from .core.reporting import rank0_progress
-from .core.progress import Progress
 from .core.signals import StopRequest
 
 
@@ -160,15 +159,12 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
 
     from .solvers.framework.control import IterationControl
 
-    progress = Progress(enabled=mpi.rank == 0 and not quiet,
-                        interval=spec.output["progress_seconds"],
-                        max_iterations=solver.max_iterations)
-    control = IterationControl(
-        comm, truth=problem.truth, data_norm=solver.residual_scale(), target=solver.target,
-        max_iterations=solver.max_iterations, wall_time=spec.solver["wall_time"],
+    control = IterationControl.for_method(
+        solver, truth=problem.truth, progress=not quiet,
+        progress_seconds=spec.output["progress_seconds"], wall_time=spec.solver["wall_time"],
         checkpoint_every=spec.output["checkpoint_every"],
         checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=store.save,
-        stop_request=stop_request, progress=progress)
+        stop_request=stop_request)
     clock = time.perf_counter()
     with job_keys("solver"):
         reason = solver.solve(state, control)

@@ -1,4 +1,5 @@
 """Exit statuses and the two kinds of failure every entry point distinguishes."""
+import numbers
 from contextlib import contextmanager
 
 EXIT_OK = 0
@@ -33,6 +34,14 @@ class ArgumentError(ValueError):
     def __init__(self, argument: str, message: str):
         self.argument, self.message = argument, message
         super().__init__(f"{argument}: {message}")
+
+
+def check_count(argument: str, value, minimum: int = 0) -> int:
+    """``value`` as an int when it is an integer (Python or numpy, not a bool) >= ``minimum``,
+    else an ArgumentError naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ArgumentError(argument, f"must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 @contextmanager

@@ -19,14 +19,12 @@ class CubeOperator(Operator):
     def __init__(self, kernel: np.ndarray, spatial_layout: Layout):
         self.kernel = np.ascontiguousarray(kernel)
         self.spatial_layout = spatial_layout
-        self.spatial_size = spatial_layout.size
-        self.row_start, self.local_rows = spatial_layout.start, spatial_layout.local_size
         wavelengths, thetas = kernel.shape
         super().__init__(spatial_layout.rows_of(wavelengths), spatial_layout.rows_of(thetas))
 
     def rows(self, vec, columns: int) -> np.ndarray:
         """This rank's rows of a flattened N x ``columns`` Vec, as a writable array view."""
-        return vec.getArray().reshape(self.local_rows, columns)
+        return vec.getArray().reshape(self.spatial_layout.local_size, columns)
 
     def mult(self, x, y) -> None:
         np.matmul(self.rows(x, self.kernel.shape[1]), self.kernel.T,
@@ -45,10 +43,11 @@ class CubeOperator(Operator):
 
     def _batched(self, block, kernel) -> np.ndarray:
         block = np.asarray(block, dtype=float)
-        if block.ndim != 2 or block.shape[0] != self.local_rows * kernel.shape[1]:
-            raise ValueError(f"block: expected this rank's {self.local_rows * kernel.shape[1]} "
-                             f"rows and k columns, got shape {block.shape}")
+        rows = self.spatial_layout.local_size
+        if block.ndim != 2 or block.shape[0] != rows * kernel.shape[1]:
+            raise ValueError(f"block: expected this rank's {rows * kernel.shape[1]} rows and "
+                             f"k columns, got shape {block.shape}")
         columns = block.shape[1]
         # (rows, in, k) -> (rows, out, k): kernel @ each row's (in x k) block
-        stacked = block.reshape(self.local_rows, kernel.shape[1], columns)
+        stacked = block.reshape(rows, kernel.shape[1], columns)
         return np.matmul(kernel, stacked).reshape(-1, columns)

@@ -144,6 +144,7 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
     theta = theta_for(mesh, prepared.library, order)
     kernel, wavelengths, flux_scale = build_kernel(mesh, prepared.library, theta)
     sky = _sky_bases(mesh, order)
+    sky_shape = tuple(b.size for b in sky)
     data_gram = sobolev_gram(sky, 0.0)
     spatial_layout = Layout.default(comm, data_gram.shape[0])
     operator = CubeOperator(kernel, spatial_layout)
@@ -152,7 +153,7 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
                              theta_metric=sobolev_gram(theta.bases, values["beta"]),
                              equation_noise=np.zeros(kernel.shape[0]),
                              spatial_layout=spatial_layout, order=order,
-                             spatial_shape=tuple(b.size for b in sky),
+                             spatial_shape=sky_shape,
                              theta_shape=theta.shape)
     # The integral of a tensor basis function is the product of its factors' integrals.
     theta_weights = tuple(_axis_weights(b) for b in theta.bases)
@@ -161,7 +162,6 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
                                              blocks)
     else:
         truth, data, noise_free = None, _observed_data(prepared.cube, operator, blocks), None
-    sky_shape = tuple(b.size for b in sky)
     grid = DerivedGrid(sky[0].points, sky[1].points, *theta.physical_points(),
                        theta_weights=theta_weights,
                        light=light_per_mass(prepared.library, mesh.wavelength_range, theta))

@@ -93,7 +93,6 @@ def range_of_adjoint_truth(problem) -> None:
 def _run_case(args, case: str, order: int, comm) -> dict:
     from ...core.jobspec import PROBLEMS
     from ...core.mpi import agree
-    from ...core.progress import Progress
     from ...solvers.framework.control import IterationControl
     from ...solvers.kaczmarz.kinds import PNKRKind
 
@@ -112,11 +111,8 @@ def _run_case(args, case: str, order: int, comm) -> dict:
     if mpi.rank == 0 and not args.quiet:
         print(f"hpcinv: case {case}, s = {order}: set up in "
               f"{time.perf_counter() - clock:.1f} s", file=sys.stderr, flush=True)
-    progress = Progress(enabled=mpi.rank == 0 and not args.quiet, interval=10.0,
-                        max_iterations=solver.max_iterations)
-    control = IterationControl(comm, truth=problem.truth, data_norm=solver.residual_scale(),
-                               target=solver.target, max_iterations=solver.max_iterations,
-                               progress=progress)
+    control = IterationControl.for_method(solver, truth=problem.truth,
+                                          progress=not args.quiet, progress_seconds=10.0)
     clock = time.perf_counter()
     reason = solver.solve(state, control)
     seconds = time.perf_counter() - clock

@@ -224,7 +224,7 @@ def _local_cube(problem, path: str, noise_level: float) -> tuple:
 
     operator = problem.operator
     pixels, thetas = operator.kernel.shape
-    start, count = operator.row_start, operator.local_rows
+    start, count = operator.spatial_layout.start, operator.spatial_layout.local_size
     cube = _stored_rows(path, "data", start, count, pixels)
     if noise_level == 0:
         return cube, np.ones_like(cube)
@@ -251,7 +251,7 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     template_wavelengths, templates = ppxf_templates(
         prepared.library, prepared.mesh, problem.wavelengths, problem.attributes["flux_scale"])
     options = fit_options(prepared.mesh, problem.wavelengths, template_wavelengths, regul)
-    spectra = problem.operator.spatial_size
+    spectra = problem.operator.spatial_layout.size
     if mpi.rank == 0:
         print(f"hpcinv: fitting {spectra} spectra with pPXF on {mpi.size} rank(s)",
               file=sys.stderr, flush=True)

@@ -36,6 +36,18 @@ class IterationControl:
         self._last_checkpoint = self.started
         self.checkpoints_written = 0
 
+    @classmethod
+    def for_method(cls, method, *, truth=None, progress: bool = False,
+                   progress_seconds: float = 2.0, **options) -> "IterationControl":
+        """The control of a run of ``method``: relative residuals against its residual
+        scale, its target, rank 0's progress lines when ``progress``; ``options`` as the
+        constructor's (wall time, checkpoints, stop request)."""
+        comm = method.operator.comm
+        lines = Progress(enabled=progress and comm.tompi4py().rank == 0,
+                         interval=progress_seconds, max_iterations=method.max_iterations)
+        return cls(comm, truth=truth, data_norm=method.residual_scale(), target=method.target,
+                   max_iterations=method.max_iterations, progress=lines, **options)
+
     def elapsed(self, state) -> float:
         return state.seconds + time.monotonic() - self.started
 

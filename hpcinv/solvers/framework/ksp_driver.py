@@ -10,11 +10,12 @@ vectors cannot be saved: a resumed run restarts the Krylov space from the saved 
 from __future__ import annotations
 
 
-def drive_ksp(ksp, rhs, start, state, control, *, stopping, max_iterations: int,
-              observe, nonzero_guess: bool, from_options: bool = False) -> str:
+def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess: bool,
+              from_options: bool = False) -> str:
     """Solve ``ksp`` for ``rhs`` from the initial guess ``start`` (updated in place; zero
-    unless ``nonzero_guess``) and return the stop reason.  With ``from_options`` the
-    options database configures the KSP last (``-ksp_monitor``, ``-ksp_view``, ...).
+    unless ``nonzero_guess``) and return the stop reason; ``method`` (an IterativeMethod)
+    decides when its iterates have converged or reached its limit (``stop_reason``).  With
+    ``from_options`` the options database configures the KSP last (``-ksp_monitor``, ...).
 
     ``observe(its, rnorm)`` returns (||A x - b||, x) for the KSP's iteration ``its``: the
     true residual of the iterate the method reports (KSPs report different norms: LSQR the
@@ -35,16 +36,14 @@ def drive_ksp(ksp, rhs, start, state, control, *, stopping, max_iterations: int,
             if stop:
                 outcome["reason"] = stop
                 return reasons.CONVERGED_ITS
-        if stopping.met(state, residual):
-            outcome["reason"] = stopping.reason
-            return reasons.CONVERGED_ATOL
-        if state.iteration >= max_iterations:
-            outcome["reason"] = "max_iterations"
-            return reasons.CONVERGED_ITS
-        return reasons.ITERATING
+        stop = method.stop_reason(state, residual)
+        if stop is None:
+            return reasons.ITERATING
+        outcome["reason"] = stop
+        return reasons.CONVERGED_ITS if stop == "max_iterations" else reasons.CONVERGED_ATOL
 
     ksp.setTolerances(rtol=0.0, atol=0.0, divtol=PETSc.DEFAULT,
-                      max_it=max(max_iterations - offset, 1))
+                      max_it=max(method.max_iterations - offset, 1))
     ksp.setInitialGuessNonzero(nonzero_guess)
     ksp.setConvergenceTest(converged)
     if from_options:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...core.errors import check_count
 from ...core.state import SolverState
 from .stopping import Discrepancy, StoppingRule
 
@@ -58,13 +59,6 @@ class SolveResult:
         return int(self.history["iteration"][np.nanargmin(errors)])
 
 
-def check_iterations(max_iterations) -> int:
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) \
-            or max_iterations < 0:
-        raise ValueError(f"max_iterations: must be an integer >= 0, got {max_iterations!r}")
-    return int(max_iterations)
-
-
 class IterativeMethod:
     """Base of iterative algorithms.  ``exact_resume`` says whether a run resumed from a saved
     ``SolverState`` reproduces the uninterrupted iterates bit for bit."""
@@ -81,7 +75,7 @@ class IterativeMethod:
         self.operator = operator
         self.data = data
         self.stopping = stopping if stopping is not None else Discrepancy(tau, noise_norm)
-        self.max_iterations = check_iterations(max_iterations)
+        self.max_iterations = check_count("max_iterations", max_iterations)
 
     @property
     def target(self) -> float:
@@ -154,14 +148,7 @@ class IterativeMethod:
 
         state = state if state is not None else self.initial_state()
         if control is None:
-            from ...core.progress import Progress
-
-            mpi = self.operator.comm.tompi4py()
-            control = IterationControl(
-                self.operator.comm, truth=truth, data_norm=self.residual_scale(),
-                target=self.target, max_iterations=self.max_iterations,
-                progress=Progress(enabled=progress and mpi.rank == 0, interval=2.0,
-                                  max_iterations=self.max_iterations))
+            control = IterationControl.for_method(self, truth=truth, progress=progress)
         reason = self.solve(state, control)
         return SolveResult(self.solution(state), reason, state.iteration,
                            state.history.arrays(), self.result_attributes(state))

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ...core.errors import ArgumentError
+from ...core.errors import ArgumentError, check_count
 from ..framework.method import IterativeMethod
 from ...core.state import SolverState
 from ..framework.stopping import EquationwiseDiscrepancy, StoppingRule
@@ -72,8 +72,7 @@ class PNKR(IterativeMethod):
             raise ArgumentError("omega", message)
         if not smoothing >= 0:
             raise ArgumentError("smoothing", f"must be >= 0, got {smoothing}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ArgumentError("seed", f"must be an integer >= 0, got {seed!r}")
+        seed = check_count("seed", seed)
         if step == "reduced" and blocks.order != 0:
             raise ArgumentError("step", "reduced PNKR smooths piecewise constants: set "
                                         "problem.order = 0")
@@ -82,7 +81,7 @@ class PNKR(IterativeMethod):
                          max_iterations=max_iterations)
         self.blocks = blocks
         self.tau, self.omega, self.nesterov = float(tau), float(omega), bool(nesterov)
-        self.positivity, self.seed, self.truth = bool(positivity), int(seed), truth
+        self.positivity, self.seed, self.truth = bool(positivity), seed, truth
         self.mpi = operator.comm.tompi4py()
         kernel = blocks.kernel
         self.sky_solver = self.sky_smoothing = None

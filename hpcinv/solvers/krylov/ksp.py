@@ -57,8 +57,7 @@ class KSPLeastSquares(IterativeMethod):
             return rnorm, x
 
         try:
-            return drive_ksp(ksp, self.data, x, state, control, stopping=self.stopping,
-                             max_iterations=self.max_iterations, observe=observe,
+            return drive_ksp(ksp, self.data, x, state, control, self, observe=observe,
                              nonzero_guess=state.iteration > 0, from_options=True)
         finally:
             ksp.destroy()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.errors import ArgumentError, RuntimeFailure
+from ...core.errors import ArgumentError, RuntimeFailure, check_count
 from ...linalg.operator import Composed
 from ...linalg.random import fill_normal
 from ...linalg.vectors import norms
@@ -127,12 +127,9 @@ class AugmentedSteepestDescent(_Augmented):
                  tau: float = 1.02, noise_norm: float = 0.0, max_iterations: int = 500,
                  stopping: StoppingRule | None = None, check_residual_every: int = 0,
                  defer_recycled_update: bool = False):
-        if isinstance(check_residual_every, bool) or check_residual_every < 0:
-            raise ArgumentError("check_residual_every", f"must be an integer >= 0, got "
-                                                        f"{check_residual_every!r}")
+        self.check_every = check_count("check_residual_every", check_residual_every)
         super().__init__(operator, data, space, x0, tau=tau, noise_norm=noise_norm,
                          max_iterations=max_iterations, stopping=stopping)
-        self.check_every = int(check_residual_every)
         self.defer = bool(defer_recycled_update)
         self._step_operator, self._projections = self.space.step_parts()
         self._g, self._h = operator.create_vecs()
@@ -276,8 +273,7 @@ class AugmentedCGLS(_Augmented):
             ksp.setOperators(projected.as_petsc_mat())
             ksp.setType(self.ksp_type)
             ksp.getPC().setType(PETSc.PC.Type.NONE)
-            return drive_ksp(ksp, rhs, t, state, control, stopping=self.stopping,
-                             max_iterations=self.max_iterations, observe=observe,
+            return drive_ksp(ksp, rhs, t, state, control, self, observe=observe,
                              nonzero_guess=True)
         finally:
             ksp.destroy()

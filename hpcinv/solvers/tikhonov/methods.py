@@ -78,8 +78,7 @@ def lsqr_method(solver, state) -> None:
 
 def gsvd_method(solver, state) -> None:
     L = _regularization(solver)
-    pair = gsvd(solver.operator, L, svd_type="lapack",
-                null_basis=solver.null_basis if solver.L is not None else [])
+    pair = gsvd(solver.operator, L, svd_type="lapack", null_basis=solver.null_basis)
     b = solver.data
     null_part = dots(b, pair.null_U)
     model = SpectralModel(pair.generalized_values(), dots(b, pair.U),

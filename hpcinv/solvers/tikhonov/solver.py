@@ -100,7 +100,9 @@ class Tikhonov(IterativeMethod):
             null_basis = regularization.null_space_basis() if null_basis is None else null_basis
             full_row_rank = regularization.full_row_rank if full_row_rank is None \
                 else full_row_rank
-        self.null_basis, self.full_row_rank = list(null_basis or []), full_row_rank
+        # L = I (no regularization named) has no null space.
+        self.null_basis = list(null_basis or []) if regularization is not None else []
+        self.full_row_rank = full_row_rank
         self.rule, self.method, self.lam = rule, method, lam
         self.noise_norm, self.tau, self.epsilon = noise_norm, tau, epsilon
         self.trace, self.hutchinson_vectors, self.seed = trace, hutchinson_vectors, seed
