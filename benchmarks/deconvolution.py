@@ -39,7 +39,7 @@ def measure(solver: str, ranks: int, size: int, iterations: int, workdir: Path) 
     output = workdir / f"{solver}-{ranks}.h5"
     job = workdir / f"{solver}-{ranks}.toml"
     job.write_text(JOB.format(mesh=mesh, solver=solver, iterations=iterations, output=output))
-    command = [sys.executable, "-m", "hpcinv", "run", str(job), "--quiet"]
+    command = [sys.executable, "-m", "hpcinv", "run", str(job), "--quiet", "--overwrite"]
     if ranks > 1:
         command = ["mpirun", "--oversubscribe", "-n", str(ranks)] + command
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",

@@ -65,7 +65,7 @@ def run_job(problem_text: str, method: str, epsilon: float, ranks: int, workdir:
     job = workdir / f"{method}-{ranks}.toml"
     job.write_text(problem_text + SOLVER.format(method=method, epsilon=epsilon, output=output,
                                                 rule=args.rule, max_rank=args.max_rank))
-    command = [sys.executable, "-m", "hpcinv", "run", str(job), "--quiet"]
+    command = [sys.executable, "-m", "hpcinv", "run", str(job), "--quiet", "--overwrite"]
     if ranks > 1:
         command = ["mpirun", "--oversubscribe", "-n", str(ranks)] + command
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",

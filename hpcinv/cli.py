@@ -7,13 +7,16 @@ import json
 import sys
 from pathlib import Path
 
-from .core.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
+from .core.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUNTIME_FAILURE, InputError, RuntimeFailure
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and {command: handler(args)}."""
     parser = argparse.ArgumentParser(prog="hpcinv", description="MPI-parallel solver service "
                                      "for regularized linear inverse problems")
+    parser.add_argument("--sandbox", metavar="DIR", action="append", default=[],
+                        help="service mode: inputs and outputs must lie in DIR (repeatable; "
+                             "adds to $HPCINV_SANDBOX), [petsc] options naming files refused")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a job (1 rank, or under mpirun/srun)")
@@ -22,9 +25,20 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                      help="continue from the job's checkpoint if there is one")
     run.add_argument("--output", help="result file (overrides [output] path)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--overwrite", action="store_true", default=None,
+                     help="replace an existing output that is not this job's result "
+                          "([output] overwrite = true)")
 
-    validate = commands.add_parser("validate", help="check a job spec and its inputs (no MPI)")
+    validate = commands.add_parser("validate", help="check a job spec and its inputs, and "
+                                   "estimate its memory per rank (no MPI)")
     validate.add_argument("job")
+    for sub in (run, validate):
+        sub.add_argument("--sandbox", metavar="DIR", action="append", default=[],
+                         dest="command_sandbox", help="as hpcinv --sandbox DIR")
+    validate.add_argument("--ranks", type=int, default=1, metavar="N",
+                          help="estimate the memory per rank for a run on N ranks, all on "
+                          "this node unless HPCINV_MAX_MEMORY_PER_RANK sets the limit "
+                          "(default 1)")
 
     slurm = commands.add_parser("slurm", help="write an sbatch script for a job")
     slurm.add_argument("job")
@@ -41,6 +55,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     inspect = commands.add_parser("inspect", help="summarise a result file")
     inspect.add_argument("result")
     inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.add_argument("--verify", action="store_true",
+                         help="recompute every checksum; exit 2 when the file was altered")
 
     commands.add_parser("info", help="versions of hpcinv, PETSc, SLEPc, MPI, HDF5; ranks")
 
@@ -81,7 +97,7 @@ def _run_job(spec, args) -> int:
     comm = world()
     try:
         outcome = run(spec, resume=getattr(args, "resume", False), output=args.output,
-                      quiet=args.quiet)
+                      quiet=args.quiet, overwrite=getattr(args, "overwrite", None))
     except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
         report_and_exit(error, comm)
     if comm.rank == 0 and outcome.result_path:
@@ -112,7 +128,7 @@ def _cmd_demo(args) -> int:
 
     if code == EXIT_OK and world().rank == 0:
         result = args.output or spec.output["path"]
-        _cmd_inspect(argparse.Namespace(result=result, json=False))
+        _cmd_inspect(argparse.Namespace(result=result, json=False, verify=False))
         _cmd_plot(argparse.Namespace(result=result, out=None))
     return code
 
@@ -133,11 +149,24 @@ def _cmd_reproduce(args) -> int:
 
 def _cmd_validate(args) -> int:
     from .core.jobspec import PROBLEMS, load_spec
+    from .core.jobspec.memory_check import check_memory
+    from .core.memory import describe, limit_per_rank
 
+    if args.ranks < 1:
+        raise InputError(("--ranks", f"must be at least 1, got {args.ranks}"))
     spec = load_spec(args.job)
+    # The memory first: a job too large for its ranks is refused before its inputs are read.
+    estimate = check_memory(spec, args.ranks, local_ranks=args.ranks)
     PROBLEMS.get(spec.problem["kind"], "problem.kind").prepare(spec.problem)
+    from .core.io.output import check_path
+
+    check_path(spec.output["path"], spec)
     print(f"{args.job}: valid ({spec.problem['kind']} problem, {spec.solver['kind']} solver, "
           f"output {spec.output['path']})")
+    if estimate is None:
+        print("memory: no estimate for this job")
+    else:
+        print(f"memory: {describe(estimate, args.ranks, limit_per_rank(args.ranks))}")
     return EXIT_OK
 
 
@@ -167,13 +196,23 @@ def _cmd_inspect(args) -> int:
     except (OSError, KeyError) as error:
         raise InputError((args.result, f"not an hpcinv result file: {error}")) from None
     history = summary.pop("history")
+    if args.verify:
+        from .core.io.results import verify_result
+
+        problems = verify_result(args.result)
+        summary["verified"] = not problems
+        if problems:
+            raise InputError([(args.result, problem) for problem in problems])
     if args.json:
         summary["history"] = {k: v.tolist() for k, v in history.items()}
         print(json.dumps(summary, indent=2, default=str))
         return EXIT_OK
     from .report.summary import format_summary
 
+    summary.pop("verified", None)
     print(format_summary(args.result, summary, history))
+    if args.verify:
+        print("checksums    verified: every dataset and attribute is as written")
     return EXIT_OK
 
 
@@ -225,11 +264,18 @@ APP_COMMAND_MODULES = ("hpcinv.apps.galaxy.commands",)
 def main(argv=None) -> int:
     parser, handlers = _parser()
     args = parser.parse_args(argv)
+    from .core import sandbox
+
+    for directory in args.sandbox + getattr(args, "command_sandbox", []):
+        sandbox.enable(directory)
     try:
         return handlers[args.command](args)
     except InputError as error:
         print(f"hpcinv: invalid input:\n{error.format()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RuntimeFailure as error:
+        print(f"hpcinv: error: {error}", file=sys.stderr)
+        return EXIT_RUNTIME_FAILURE
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ signal) is taken collectively, so no rank is ever left waiting in a collective a
 from __future__ import annotations
 
 import datetime
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -19,10 +18,12 @@ from .core.jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec
 from .core.jobspec.schema import check_value
 from .core.jobspec.spec import OUTPUT_SCHEMA
 from .core import petsc_env
-from .core.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, job_keys
-from .core.mpi import agree, same_on_every_rank
+from .core.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, RuntimeFailure, job_keys
+from .core.mpi import agree, before_abort, forget_before_abort, same_on_every_rank
 from .core.reporting import rank0_progress
 from .core.signals import StopRequest
+
+OUTPUT_KEY = "output.path"
 
 
 @dataclass
@@ -47,30 +48,33 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def _check_output(path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    existing = directory
-    while not os.path.isdir(existing):
-        existing = os.path.dirname(existing)
-    if not os.access(existing, os.W_OK):
-        raise InputError(("output.path", f"cannot write to {directory}"))
-
-
 def _say(comm, quiet: bool, message: str) -> None:
     rank0_progress(comm, quiet)(message)
 
 
 def build(spec, comm=None):
     """(problem, solver) of a job on ``comm`` (default PETSc's COMM_WORLD), as ``run`` builds
-    them: the problem kind's inputs checked on every rank (``agree``), then the distributed
-    problem and the solver kind's algorithm.  For drivers that run the algorithm themselves
+    them: the job's memory estimate checked against the limit per rank (``core.memory``)
+    and the problem kind's inputs on every rank (``agree``), then the distributed problem
+    and the solver kind's algorithm.  For drivers that run the algorithm themselves
     (``solver.run()``)."""
+    from mpi4py import MPI
+
+    from .core.jobspec.memory_check import check_memory
+
     spec = _as_spec(spec)
     if comm is None:
         comm = petsc_env.initialize(spec.petsc).COMM_WORLD   # the job's options stay set
+    mpi = comm.tompi4py()
+    # A job too large for its ranks stops here, before its inputs are read or anything is
+    # built.  Nodes may differ in memory and ranks per node, so the ranks agree.
+    node = mpi.Split_type(MPI.COMM_TYPE_SHARED)
+    ranks_on_node = node.size
+    node.Free()
+    agree(mpi, check_memory, spec, mpi.size, ranks_on_node)
     problem_kind = PROBLEMS.get(spec.problem["kind"], "problem.kind")
     solver_kind = SOLVERS.get(spec.solver["kind"], "solver.kind")
-    prepared = agree(comm.tompi4py(), problem_kind.prepare, spec.problem)
+    prepared = agree(mpi, problem_kind.prepare, spec.problem)
     with job_keys("problem"):
         problem = problem_kind.build(prepared, comm)
     with job_keys("solver"):
@@ -79,20 +83,23 @@ def build(spec, comm=None):
 
 
 def run(spec, *, resume: bool = False, output: str | None = None,
-        quiet: bool = False) -> RunOutcome:
+        quiet: bool = False, overwrite: bool | None = None) -> RunOutcome:
     """Run a job on all ranks of MPI_COMM_WORLD.
 
     ``spec``: a JobSpec, a ``.toml`` path or TOML text.  ``resume`` continues from the
     checkpoint ``<output>.ckpt`` when there is one (and does nothing when this job's result
-    is already complete); ``output`` overrides ``[output] path``; ``quiet`` silences rank 0's
-    progress lines.  Raises InputError for bad input before any heavy work.  SIGTERM and
-    SIGUSR1 during the run stop it with a checkpoint (exit status 75).
+    is already complete); ``output`` overrides ``[output] path`` and ``overwrite``
+    ``[output] overwrite``; ``quiet`` silences rank 0's progress lines.  Raises InputError
+    for bad input before any heavy work.  SIGTERM and SIGUSR1 during the run stop it with a
+    checkpoint (exit status 75, and the marker file ``<output>.stopped``).
     """
     spec = _as_spec(spec)
     if output is not None:
         spec.output["path"], problems = check_value("--output", str(output), OUTPUT_SCHEMA["path"])
         if problems:
             raise InputError(problems)
+    if overwrite is not None:
+        spec.output["overwrite"] = bool(overwrite)
     with StopRequest() as stop_request:
         PETSc = petsc_env.initialize(spec.petsc)
         try:
@@ -101,50 +108,80 @@ def run(spec, *, resume: bool = False, output: str | None = None,
             petsc_env.clear_options(spec.petsc)
 
 
-def _resume_point(store, path: str, fingerprint: str, resume: bool) -> tuple[str, dict | None]:
+def _start_point(store, path: str, fingerprint: str, resume: bool,
+                 overwrite: bool) -> tuple[str, dict | None]:
     """Rank 0's view: 'checkpoint', 'complete' (this job's result exists; its summary comes
-    along), 'stale' (a result of another configuration exists) or 'fresh'."""
-    if not resume:
-        return "fresh", None
-    if store.exists():
+    along) or 'fresh'; InputError when the path holds what this job may not replace."""
+    from .core.io.output import existing_result, overwrite_refusal
+
+    if store.exists() and not overwrite and store.fingerprint_on_disk() not in \
+            (fingerprint, None):
+        raise InputError((OUTPUT_KEY, overwrite_refusal(store.path, "checkpoint")))
+    if resume and store.exists():
         return "checkpoint", None
-    if os.path.exists(path):
+    existing = existing_result(path, fingerprint)
+    if existing in ("other", "foreign") and not overwrite:
+        raise InputError((OUTPUT_KEY, overwrite_refusal(path, existing)))
+    if resume and existing == "same":
         from .core.io.results import read_summary
 
-        try:
-            summary = read_summary(path)
-        except (OSError, KeyError):
-            return "stale", None
-        return ("complete", summary) if summary.get("fingerprint") == fingerprint \
-            else ("stale", None)
+        return "complete", read_summary(path)
     return "fresh", None
 
 
 def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
          quiet: bool) -> RunOutcome:
+    from .core.io.output import OutputLock, StopMarker, check_path
+
+    mpi = PETSc.COMM_WORLD.tompi4py()
+    path = spec.output["path"]
+    agree(mpi, check_path, path, spec)       # every rank: output directories may differ
+    lock = OutputLock(path)
+    lock.owner = mpi.bcast(agree(mpi, lambda: lock.acquire(spec.source)
+                                 if mpi.rank == 0 else None))
+    # Whichever rank aborts the job frees the output (the others die without cleaning up).
+    before_abort(lock.remove_if_ours)
+    try:
+        if mpi.rank == 0:
+            StopMarker(path).remove()        # an earlier stop's marker: this run takes over
+        outcome = _locked_run(spec, PETSc, stop_request, resume=resume, quiet=quiet)
+    except BaseException as error:
+        if isinstance(error, InputError) or getattr(error, "agreed", False):
+            forget_before_abort(lock.remove_if_ours)   # every rank leaves normally
+        raise
+    finally:
+        lock.release()
+    forget_before_abort(lock.remove_if_ours)
+    return outcome
+
+
+def _locked_run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
+                quiet: bool) -> RunOutcome:
     started, clock = _utc_now(), time.perf_counter()
     comm = PETSc.COMM_WORLD
     mpi = comm.tompi4py()
     path = spec.output["path"]
     fingerprint = spec.fingerprint()
     from .core.io.checkpoint import CheckpointStore
+    from .core.io.hdf5 import probe
 
-    agree(mpi, _check_output, path)
     store = CheckpointStore(path, fingerprint, mpi)
     # Ranks may see different files (node-local scratch, NFS caches): rank 0 decides.
-    start, summary = mpi.bcast(_resume_point(store, path, fingerprint, resume)
-                               if mpi.rank == 0 else None)
+    decided = agree(mpi, lambda: _start_point(store, path, fingerprint, resume,
+                                              spec.output["overwrite"])
+                    if mpi.rank == 0 else None)
+    start, summary = mpi.bcast(decided)
     if start == "complete":
         _say(mpi, quiet, f"{path} is this job's complete result: nothing to resume")
         return RunOutcome(path, None, summary["stop_reason"], int(summary["iterations"]),
                           EXIT_OK, kept=True)
-    if start == "stale":
-        _say(mpi, quiet, f"{path} is the result of another configuration: running again")
-    elif start == "fresh" and resume:
+    if start == "fresh" and resume:
         _say(mpi, quiet, f"no checkpoint {store.path}: starting from the beginning")
+    probe(path, mpi)                         # an unwritable output fails now, not after
 
     problem, solver = build(spec, comm)
     state = solver.initial_state()
+    _check_space(mpi, path, problem, state, spec.output["store_data"])
     if start == "checkpoint":
         state = store.load(state)
         note = "" if solver.exact_resume else \
@@ -154,8 +191,9 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
 
     if mpi.allreduce(stop_request.received is not None, op=_logical_or()):
         _say(mpi, quiet, "stop signal during start-up: run again with --resume")
-        return RunOutcome(None, store.path if start == "checkpoint" else None, "signal",
-                          state.iteration, EXIT_INTERRUPTED)
+        checkpoint = store.path if start == "checkpoint" else None
+        _mark_stopped(mpi, path, checkpoint, state.iteration, "signal", stop_request)
+        return RunOutcome(None, checkpoint, "signal", state.iteration, EXIT_INTERRUPTED)
 
     from .solvers.framework.control import IterationControl
 
@@ -169,16 +207,40 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
     with job_keys("solver"):
         reason = solver.solve(state, control)
     solve_seconds = time.perf_counter() - clock
+    control.check_finite(reason)
 
     if reason in ("signal", "wall_time"):
         why = f"signal {stop_request.name}" if reason == "signal" else "wall time reached"
         _say(mpi, quiet, f"{why}: checkpoint {store.path} at iteration {state.iteration}; "
                          f"run again with --resume")
+        _mark_stopped(mpi, path, store.path, state.iteration, reason, stop_request)
         return RunOutcome(None, store.path, reason, state.iteration, EXIT_INTERRUPTED)
 
     _write(spec, mpi, problem, solver, state, control, store, reason=reason, start=start,
-           started=started, fingerprint=fingerprint, timings={"setup_seconds": setup_seconds, "solve_seconds": solve_seconds})
+           started=started, fingerprint=fingerprint,
+           timings={"setup_seconds": setup_seconds, "solve_seconds": solve_seconds})
     return RunOutcome(path, None, reason, state.iteration, EXIT_OK)
+
+
+def _mark_stopped(mpi, path, checkpoint, iteration, reason, stop_request) -> None:
+    from .core.io.output import StopMarker
+
+    if mpi.rank == 0:
+        StopMarker(path).write(checkpoint, iteration, reason, stop_request.name)
+
+
+def _check_space(mpi, path, problem, state, store_data: bool) -> None:
+    """Fail now, not after the solve, when the output's file system cannot take the result
+    and a checkpoint (both exist while the result is written)."""
+    from .core.io.hdf5 import check_space
+
+    vectors = [problem.operator.shape[1]]
+    if store_data:
+        vectors += [problem.data.getSize()] * 2 + \
+            ([problem.operator.shape[1]] if problem.truth is not None else [])
+    checkpoint = sum(vec.getSize() for vec in state.vectors.values())
+    needed = 8 * (sum(vectors) + checkpoint)
+    agree(mpi, lambda: check_space(path, needed) if mpi.rank == 0 else None)
 
 
 def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, started,
@@ -188,6 +250,11 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
     from .core.versions import collect
 
     solution = solver.solution(state)
+    if not np.isfinite(solution.norm()):     # a global reduction: every rank agrees
+        failure = RuntimeFailure(f"the solution holds non-finite values after {reason} at "
+                                 f"iteration {state.iteration}; nothing was written")
+        failure.agreed = True
+        raise failure
     extra = {}
     if spec.output["store_data"]:
         extra["data"] = problem.data

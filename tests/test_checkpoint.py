@@ -114,7 +114,11 @@ def test_resume_without_checkpoint_starts_fresh_and_complete_result_is_kept(tmp_
     assert output.stat().st_mtime_ns == stamp
     job.write_text(job.read_text().replace("sigma = 0.03", "sigma = 0.05"))
     changed = hpcinv(["run", job, "--resume"])
-    assert changed.returncode == 0 and "another configuration" in changed.stderr
+    assert changed.returncode == 2, changed.stderr
+    assert "output.path" in changed.stderr and "result of another job" in changed.stderr
+    assert output.stat().st_mtime_ns == stamp          # the other job's result survives
+    replaced = hpcinv(["run", job, "--resume", "--overwrite"])
+    assert replaced.returncode == 0 and "wrote" in replaced.stdout, replaced.stderr
     assert output.stat().st_mtime_ns != stamp
 
 

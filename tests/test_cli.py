@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from hpcinv.core.errors import EXIT_BAD_INPUT
 from hpcinv.core.io.results import read_solution, read_summary
 from helpers import ROOT, hpcinv
 
@@ -57,9 +58,15 @@ def test_sequence_frames_chain_through_result_files(tmp_path):
     assert read_summary(tmp_path / "ao-sequence-warm1.h5")["iterations"] < iterations[0]
     (tmp_path / "ao-sequence-frame0.h5").unlink()
     result = hpcinv(["run", ROOT / "jobs/ao-sequence-frame1.toml", "--quiet"], cwd=tmp_path)
-    assert result.returncode != 0 and "solver.recycle_results[0]" in result.stderr
+    # A missing result file named by the job is bad input (EXIT_BAD_INPUT), reported under
+    # the job key that names it.
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    assert "hpcinv: invalid input:\n  solver.recycle_results[0]: " in result.stderr
+    assert "ao-sequence-frame0.h5" in result.stderr
     result = hpcinv(["run", "warm1.toml", "--quiet"], cwd=tmp_path)
-    assert result.returncode != 0 and "solver.warm_start" in result.stderr
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    assert ("hpcinv: invalid input:\n  solver.warm_start: file not found: ao-sequence-frame0.h5"
+            in result.stderr)
 
 
 def test_inspect_shows_the_run(tmp_path):

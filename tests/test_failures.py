@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from hpcinv.core.errors import EXIT_RUNTIME_FAILURE
 from helpers import ROOT, clean_env, write_job
 
 JOB = """
@@ -31,7 +32,9 @@ def test_failure_on_one_rank_ends_the_job(tmp_path, ranks, failing_rank):
     # timeout=10: a job left hanging in a collective fails the test with TimeoutExpired.
     result = subprocess.run(launcher + driver, cwd=ROOT, env=clean_env(), capture_output=True,
                             text=True, timeout=10)
-    assert result.returncode != 0
+    # One rank alone: status 1 (EXIT_RUNTIME_FAILURE).  On 2 ranks the failing rank calls
+    # MPI_Abort(1) (core/mpi.py::report_and_exit) and Open MPI's mpirun returns that code.
+    assert result.returncode == EXIT_RUNTIME_FAILURE, (result.returncode, result.stderr)
     message = f"injected failure on rank {failing_rank}"
     assert result.stderr.count("hpcinv: error") == 1, result.stderr
     assert message in result.stderr

@@ -1,10 +1,12 @@
 """Install-time contracts: Dockerfile and Makefile agree, PETSc is found with or without
-PETSC_DIR, .ci/run calls make test."""
+PETSC_DIR, .ci/run calls make test, test-mpi accepts only pytest's "no tests" status."""
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+from hpcinv.core.errors import EXIT_RUNTIME_FAILURE
 from helpers import ROOT, clean_env
 
 
@@ -31,8 +33,49 @@ def test_dockerfile_entrypoint_is_hpcinv():
     assert 'ENTRYPOINT ["hpcinv"]' in text
 
 
-def test_ci_runs_make_test():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+def _fake_make(directory, status: int) -> Path:
+    """A ``make`` that records its arguments and working directory and exits ``status``."""
+    directory.mkdir()
+    fake = directory / "make"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$PWD" "$@" > "{directory}/called"\n'
+                    f"exit {status}\n")
+    fake.chmod(0o755)
+    return directory
+
+
+def test_ci_runs_make_test(tmp_path):
+    """.ci/run, started from anywhere as CI starts it (an executable with a bash shebang),
+    runs ``make test`` in the repository root and fails with make's status."""
+    script = ROOT / ".ci" / "run"
+    lines = script.read_text().splitlines()
+    assert lines[0] == "#!/usr/bin/env bash"
+    assert "set -euo pipefail" in lines
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for status in (0, 3):
+        fake = _fake_make(tmp_path / f"bin-{status}", status)
+        env = clean_env(PATH=f"{fake}:{clean_env()['PATH']}")
+        # executed directly: needs the executable bit and the shebang
+        result = subprocess.run([str(script)], cwd=elsewhere, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == status, result.stderr
+        assert (fake / "called").read_text().splitlines() == [str(ROOT), "test"]
+
+
+def test_make_test_mpi_tolerates_only_pytest_status_5(tmp_path):
+    """pytest's 5 (no tests selected) passes test-mpi; every other failure fails it.  Runs
+    the real recipe with a fake interpreter (setup skipped with -o, no mpirun)."""
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" > "{tmp_path}/args"\nexit "$FAKE_STATUS"\n')
+    fake.chmod(0o755)
+    for status, make_status in ((0, 0), (5, 0), (1, 2), (2, 2), (4, 2), (6, 2)):
+        result = subprocess.run(["make", "-s", "-C", str(ROOT), "-o", "setup", "test-mpi",
+                                 "MPIRUN=", f"PYTHON={fake}"], env=clean_env(
+                                     FAKE_STATUS=str(status)), capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == make_status, (status, result.stdout, result.stderr)
+        assert (tmp_path / "args").read_text().split() == [
+            "-m", "pytest", "--with-mpi", "-q", "--color=no", "-m", "mpi"]
 
 
 def _import_petsc(**env):
@@ -54,9 +97,16 @@ def test_petsc_is_found_without_petsc_dir():
 
 
 def test_petsc_dir_is_honoured():
+    """An exported PETSC_DIR wins: without petsc4py under it, no fall-back to Debian's, but a
+    RuntimeFailure naming it (an uncaught exception: Python's status 1, which is also
+    EXIT_RUNTIME_FAILURE)."""
     result = _import_petsc(PETSC_DIR="/nonexistent/petsc", SLEPC_DIR=None)
-    assert result.returncode != 0
-    assert "PETSC_DIR=/nonexistent/petsc" in result.stderr
+    assert result.returncode == EXIT_RUNTIME_FAILURE, result.stderr
+    assert result.stdout == ""
+    message = result.stderr.rstrip().splitlines()[-1]
+    assert message.startswith("hpcinv.core.errors.RuntimeFailure: cannot import petsc4py: "
+                              "not found under PETSC_DIR=/nonexistent/petsc; "), message
+    assert "python3-petsc4py" in message and "set PETSC_DIR" in message   # the two remedies
 
 
 def test_a_wheel_install_runs_the_demo_and_writes_slurm_scripts(tmp_path):

@@ -1,12 +1,14 @@
 """`hpcinv slurm` writes a batch script that SLURM and bash accept."""
+import os
 import re
 import subprocess
 
 import pytest
 
 from hpcinv.core.errors import InputError
+from hpcinv.core.jobspec import load_spec
 from hpcinv.core.slurm import render, parse_time_limit
-from helpers import hpcinv
+from helpers import ROOT, clean_env, hpcinv
 
 
 def _directives(script: str) -> dict:
@@ -34,10 +36,42 @@ def test_script_has_directives_srun_signal_and_requeue(tmp_path):
     srun = [line for line in script.splitlines() if line.startswith("srun ")]
     assert len(srun) == 1
     assert re.search(r"-m hpcinv run \S*jobs/deconvolution-lsqr\.toml --resume", srun[0])
-    assert "scontrol requeue" in script and "-eq 75" in script
     assert "trap 'kill -USR1" in script and "trap 'kill -TERM" in script
     syntax = subprocess.run(["bash", "-n", str(script_path)], capture_output=True, text=True)
     assert syntax.returncode == 0, syntax.stderr
+
+
+@pytest.mark.parametrize("marker,step_status,requeued,status", [
+    (True, 1, True, 75),     # mpirun/srun report a signalled step as failed: the marker decides
+    (True, 75, True, 75),
+    (False, 1, False, 1),    # a real failure is not requeued (it would fail again)
+    (False, 0, False, 0)])
+def test_script_requeues_when_the_run_left_its_stop_marker(tmp_path, marker, step_status,
+                                                           requeued, status):
+    """The script runs with fake srun/scontrol: srun plays the job step (writing the
+    marker hpcinv writes on a stop with a checkpoint), scontrol records its arguments."""
+    job = tmp_path / "job.toml"
+    job.write_text((ROOT / "jobs/deconvolution-lsqr.toml").read_text())
+    spec_output = load_spec(str(job)).output["path"]
+    script = tmp_path / "job.sbatch"
+    made = hpcinv(["slurm", job, "--nodes", "1", "--ntasks-per-node", "2", "--time",
+                   "00:10:00", "--script", script], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    touch = f'touch "{tmp_path / spec_output}.stopped"; ' if marker else ""
+    (fake / "srun").write_text(f'#!/bin/sh\n{touch}exit {step_status}\n')
+    (fake / "scontrol").write_text(f'#!/bin/sh\necho "$@" > "{tmp_path}/scontrol.args"\n')
+    for tool in ("srun", "scontrol"):
+        (fake / tool).chmod(0o755)
+    result = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=30, env=clean_env(
+                                PATH=f"{fake}:{os.environ['PATH']}", SLURM_JOB_ID="4242"))
+    assert result.returncode == status, result.stderr
+    args = tmp_path / "scontrol.args"
+    assert args.exists() == requeued
+    if requeued:
+        assert args.read_text().split() == ["requeue", "4242"]
 
 
 def test_stdout_by_default_and_grace_option():

@@ -35,6 +35,8 @@ def agree(comm, function, *args, **kwargs):
         outcome = function(*args, **kwargs)
     except InputError as caught:
         error = ("input", caught.problems)
+    except RuntimeFailure as caught:
+        error = ("runtime", f"rank {comm.rank}: {caught}")
     except Exception as caught:  # noqa: BLE001 - reported on every rank below
         error = ("runtime", f"rank {comm.rank}: {type(caught).__name__}: {caught}")
     errors = comm.allgather(error)
@@ -48,6 +50,21 @@ def agree(comm, function, *args, **kwargs):
         unique = list(dict.fromkeys(inputs))
         raise InputError(unique)
     return outcome
+
+
+# Callbacks run by a rank that aborts the job: the other ranks are killed without running
+# their ``finally`` blocks, so what they would have removed (a lock) goes here.
+_BEFORE_ABORT: list = []
+
+
+def before_abort(callback) -> None:
+    """Run ``callback`` (no arguments) if this process aborts the MPI job."""
+    _BEFORE_ABORT.append(callback)
+
+
+def forget_before_abort(callback) -> None:
+    if callback in _BEFORE_ABORT:
+        _BEFORE_ABORT.remove(callback)
 
 
 def report_and_exit(error: BaseException, comm) -> None:
@@ -73,11 +90,18 @@ def report_and_exit(error: BaseException, comm) -> None:
         # pause, so the message appears once; a failure on this rank alone still ends the job.
         time.sleep(0.5)
     where = f" on rank {rank} of {size}" if size > 1 else ""
-    detail = "" if isinstance(error, RuntimeFailure) else \
-        "\n" + "".join(traceback.format_exception(error)).rstrip()
-    print(f"hpcinv: error{where}: {type(error).__name__}: {error}{detail}",
-          file=sys.stderr, flush=True)
+    if isinstance(error, RuntimeFailure):
+        text = str(error)
+    else:
+        text = f"{type(error).__name__}: {error}\n" + \
+            "".join(traceback.format_exception(error)).rstrip()
+    print(f"hpcinv: error{where}: {text}", file=sys.stderr, flush=True)
     if size > 1:
+        for cleanup in _BEFORE_ABORT:
+            try:
+                cleanup()
+            except Exception:  # noqa: BLE001 - the job is ending; the abort matters more
+                pass
         comm.Abort(EXIT_RUNTIME_FAILURE)
     sys.exit(EXIT_RUNTIME_FAILURE)
 

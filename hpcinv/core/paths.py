@@ -12,13 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent   # hpcinv/
-
-
-def project_root() -> Path | None:
-    """The checkout hpcinv runs from (editable installs, containers), if it ships jobs/."""
-    root = _PACKAGE_DIR.parent
-    return root if (root / "jobs").is_dir() else None
+from .installation import project_root
+from .sandbox import readable
 
 
 def search_dirs(spec_dir: Path | None = None) -> list[Path]:
@@ -34,13 +29,15 @@ def search_dirs(spec_dir: Path | None = None) -> list[Path]:
 
 
 def resolve_input(name: str, spec_dir: Path | None = None) -> str | None:
-    """Absolute path of an existing input file, or None."""
+    """Absolute path of an existing input file (one the sandbox lets a job read), or
+    None."""
     path = Path(name).expanduser()
     if path.is_absolute():
-        return str(path) if path.is_file() else None
+        return str(path) if readable(str(path)) and path.is_file() else None
     for directory in search_dirs(spec_dir):
         candidate = directory / path
-        if candidate.is_file():
+        # In service mode, places outside the sandbox are not even looked at.
+        if readable(str(candidate)) and candidate.is_file():
             return str(candidate.resolve())
     return None
 

@@ -97,15 +97,19 @@ def initialize(options: dict | None = None):
     locate("PETSC_DIR")
     import petsc4py
 
+    from .petsc_options import petsc_input_errors
+
     already = "petsc4py.PETSc" in sys.modules
     if not already:
-        petsc4py.init([sys.argv[0] if sys.argv else "hpcinv", *options_to_argv(options)])
+        with petsc_input_errors():
+            petsc4py.init([sys.argv[0] if sys.argv else "hpcinv", *options_to_argv(options)])
     from petsc4py import PETSc
 
     if already:
         database = PETSc.Options()
-        for key, value in options.items():
-            database.setValue(key.lstrip("-"), _option_text(value))
+        with petsc_input_errors():
+            for key, value in options.items():
+                database.setValue(key.lstrip("-"), _option_text(value))
     return PETSc
 
 

@@ -23,9 +23,10 @@ A problem kind has ``parameters`` (its schema) and two steps:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from .errors import InputError
+from .errors import InputError, RuntimeFailure
 
 
 class Capability:
@@ -57,6 +58,16 @@ class Problem:
                 raise TypeError(f"capabilities: {capability!r} is not a Capability")
             if classes.count(kind) > 1:
                 raise ValueError(f"capabilities: {kind.__name__} given more than once")
+        # Norms are global reductions, so every rank fails alike (``agreed``).
+        norms = (("data", self.data.norm() if self.data is not None else 0.0),
+                 ("noise", self.noise_norm))
+        for name, value in norms:
+            if not math.isfinite(value):
+                failure = RuntimeFailure(
+                    f"the {name} norm is {value}: the data (or its noise) overflow double "
+                    f"precision; rescale the data or check them for huge values")
+                failure.agreed = True
+                raise failure
 
     def capability(self, kind: type):
         """The problem's capability of class ``kind``, or None."""

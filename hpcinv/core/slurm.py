@@ -26,7 +26,10 @@ def parse_time_limit(text: str) -> int:
 
 def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
            partition: str | None = None, account: str | None = None,
-           grace_seconds: int | None = None, job_name: str | None = None) -> str:
+           grace_seconds: int | None = None, job_name: str | None = None,
+           result_path: str | None = None) -> str:
+    """The sbatch script; ``result_path`` (default: the job's ``[output] path``) decides
+    where the script looks for the marker of a stop with a checkpoint."""
     job = Path(job_file).resolve()
     job_name = job_name or job.stem
     problems = []
@@ -45,6 +48,10 @@ def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
         grace_seconds = min(max(60, min(600, limit // 10)), limit // 2)
     if not 0 < grace_seconds < limit:
         raise InputError(("--grace", f"must be between 0 and the time limit ({limit} s)"))
+    if result_path is None:
+        from .jobspec import load_spec
+
+        result_path = load_spec(job_file).output["path"]
     template_path = resolve_input(TEMPLATE)
     if template_path is None:
         raise InputError((TEMPLATE, "SLURM template not found (set HPCINV_PATH to the "
@@ -55,4 +62,5 @@ def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
         job_name=job_name, nodes=nodes, ntasks_per_node=ntasks_per_node,
         time=time, workdir=str(Path.cwd()), grace_seconds=grace_seconds,
         extra_directives="\n".join(extra), python=shlex.quote(sys.executable),
-        job_file=shlex.quote(str(job)))
+        job_file=shlex.quote(str(job)),
+        result_marker=shlex.quote(str(Path(result_path).resolve()) + ".stopped"))

@@ -29,7 +29,10 @@ def column_basis(template, columns: int):
     SLEPc = initialize_slepc()
     bv = SLEPc.BV().create(comm=template.getComm())
     bv.setSizesFromVec(template, columns)
-    bv.setFromOptions()
+    from ..core.petsc_options import petsc_input_errors
+
+    with petsc_input_errors():   # a bad option value is bad input
+        bv.setFromOptions()
     return bv
 
 

@@ -15,6 +15,7 @@ from ...core.jobspec import Field
 from ...operators.gaussian import gaussian_blur
 from ...linalg.random import normal_slice
 from ...core.errors import InputError
+from ...core.io.inputs import read_hdf5_array
 from ...core.problem import Problem
 from .grid import Grid, load_grid
 
@@ -44,23 +45,10 @@ class _Prepared:
 
 
 def _read_dataset(path: str, name: str, key: str, size: int, grid: Grid) -> np.ndarray:
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            if name not in handle:
-                raise InputError((key, f"{path} has no dataset {name!r} "
-                                       f"(datasets: {', '.join(handle.keys()) or 'none'})"))
-            array = np.asarray(handle[name][()], dtype=float)
-    except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
+    array = read_hdf5_array(path, name, key)
     if array.size != size or array.shape not in ((size,), grid.shape):
         raise InputError((key, f"dataset {name!r} in {path} has shape {array.shape}; the mesh "
                                f"needs {grid.shape} or ({size},)"))
-    bad = np.flatnonzero(~np.isfinite(array.ravel()))
-    if bad.size:
-        raise InputError((key, f"dataset {name!r} in {path} has {bad.size} non-finite "
-                               f"values (first at flat index {bad[0]})"))
     return array.ravel()
 
 

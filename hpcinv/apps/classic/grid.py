@@ -7,13 +7,13 @@
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 
 import numpy as np
 
 from ...core.jobspec.schema import Field, validate_table
 from ...core.errors import InputError
+from ...core.io.inputs import read_toml_file
 
 GRID_SCHEMA = {
     "shape": Field(list, help="nodes per axis", items=int, minimum=1, length=(1, 2, 3)),
@@ -44,11 +44,7 @@ class Grid:
 
 def load_grid(path: str, key: str) -> Grid:
     """Read a grid mesh; problems are reported as ``key (path): grid.field: message``."""
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError((key, f"cannot read mesh {path}: {error}")) from None
+    data = read_toml_file(path, key, "mesh")
     table = data.get("grid")
     if not isinstance(table, dict):
         raise InputError((key, f"mesh {path} has no [grid] table"))

@@ -1,6 +1,7 @@
 """The classic app's problem kinds: ``deconvolution`` (Gaussian blur on 1-D/2-D meshes, data
 synthesised or from HDF5), ``gravity``, ``crosswell`` and ``parallel-beam`` (each also a
-function for driver scripts, with a ``regularization`` operator L)."""
+function for driver scripts, with a ``regularization`` operator L); their memory estimates
+are in ``memory.py``."""
 from __future__ import annotations
 
 from ...core.jobspec import PROBLEMS, ProblemKind
@@ -9,6 +10,7 @@ from . import deconvolution as _deconvolution
 from .crosswell import PARAMETERS as CROSSWELL_PARAMETERS
 from .crosswell import crosswell, grid_shape as crosswell_grid
 from .gravity import PARAMETERS as GRAVITY_PARAMETERS
+from .memory import crosswell_memory, deconvolution_memory, gravity_memory, parallel_beam_memory
 from .gravity import gravity, grid_shape as gravity_grid
 from .parallel_beam import PARAMETERS as PARALLEL_BEAM_PARAMETERS
 from .parallel_beam import grid_shape as parallel_beam_grid, parallel_beam
@@ -19,11 +21,15 @@ class DeconvolutionKind(ProblemKind):
     parameters = _deconvolution.PARAMETERS
     prepare = staticmethod(_deconvolution.prepare)
     build = staticmethod(_deconvolution.build)
+    memory_estimate = staticmethod(deconvolution_memory)
 
 
 GravityKind = PROBLEMS.register("gravity")(
-    RegularizedKind.of(gravity, GRAVITY_PARAMETERS, grid_shape=gravity_grid))
+    RegularizedKind.of(gravity, GRAVITY_PARAMETERS, grid_shape=gravity_grid,
+                       memory=gravity_memory))
 CrosswellKind = PROBLEMS.register("crosswell")(
-    RegularizedKind.of(crosswell, CROSSWELL_PARAMETERS, grid_shape=crosswell_grid))
+    RegularizedKind.of(crosswell, CROSSWELL_PARAMETERS, grid_shape=crosswell_grid,
+                       memory=crosswell_memory))
 ParallelBeamKind = PROBLEMS.register("parallel-beam")(
-    RegularizedKind.of(parallel_beam, PARALLEL_BEAM_PARAMETERS, grid_shape=parallel_beam_grid))
+    RegularizedKind.of(parallel_beam, PARALLEL_BEAM_PARAMETERS, grid_shape=parallel_beam_grid,
+                       memory=parallel_beam_memory))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.io.inputs import check_real, reading_fits
 
 VARIANCE_EXTENSIONS = ("STAT", "VARIANCE", "VAR")
 _WAVELENGTH_TYPES = ("WAVE", "AWAV")   # vacuum or air; with -LOG, -TAB, ... algorithms
@@ -112,15 +113,6 @@ def write_cube_fits(path, cube: np.ndarray, variance: np.ndarray, wavelengths: n
     return target
 
 
-def _open(path: str, key: str):
-    from astropy.io import fits
-
-    try:
-        return fits.open(path)
-    except (OSError, ValueError) as error:
-        raise InputError((key, f"cannot read FITS file {path}: {error}")) from None
-
-
 def _where(path: str, hdus, hdu) -> str:
     return f"{path}[{hdu.name or hdus.index_of(hdu)}]"
 
@@ -134,10 +126,16 @@ def _fits_shape(array: np.ndarray) -> str:
 
 
 def _cube_values(hdus, hdu, path: str, key: str) -> tuple[np.ndarray, tuple]:
+    """The values of a 3-D image HDU as float64 (within ``reading_fits``: reading them may
+    find the file truncated)."""
     origin = (key, _where(path, hdus, hdu))
+    if not hdu.is_image:
+        raise InputError((key, f"{origin[1]}: not an image but a {type(hdu).__name__}"))
     if hdu.header.get("NAXIS") != 3:
         raise InputError((key, f"{origin[1]}: not a 3-D cube (NAXIS = {hdu.header.get('NAXIS')})"))
-    return np.asarray(hdu.data, dtype=float), origin
+    if hdu.data is None:
+        raise InputError((key, f"{origin[1]}: no pixels (an axis of length 0)"))
+    return check_real(hdu.data, origin[1], key), origin
 
 
 def _flux_hdu(hdus, path: str, key: str):
@@ -200,7 +198,7 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
     """Read a cube (the primary 3-D image or the DATA extension) and its variance (the
     STAT/VARIANCE/VAR extension of the same file, or ``variance_path``), with the
     wavelengths of its spectral WCS.  Values are checked later, where they are used."""
-    with _open(cube_path, key) as hdus:
+    with reading_fits(cube_path, key) as hdus:
         hdu = _flux_hdu(hdus, cube_path, key)
         flux, flux_origin = _cube_values(hdus, hdu, cube_path, key)
         wavelengths, edges = _wavelength_pixels(hdu.header, flux.shape[0], flux_origin)
@@ -208,7 +206,7 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
             variance_hdu = _variance_hdu(hdus, cube_path, key, separate=False)
             variance, variance_origin = _cube_values(hdus, variance_hdu, cube_path, key)
     if variance_path:
-        with _open(variance_path, variance_key) as hdus:
+        with reading_fits(variance_path, variance_key) as hdus:
             variance_hdu = _variance_hdu(hdus, variance_path, variance_key, separate=True)
             variance, variance_origin = _cube_values(hdus, variance_hdu, variance_path,
                                                      variance_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...core.jobspec import PROBLEMS, ProblemKind
 from ...solvers.kaczmarz.block_rows import TensorBlockRows
+from .memory import galaxy_memory
 from .problem import PARAMETERS, build, prepare
 
 
@@ -12,6 +13,7 @@ class GalaxyKind(ProblemKind):
     parameters = PARAMETERS
     prepare = staticmethod(prepare)
     build = staticmethod(build)
+    memory_estimate = staticmethod(galaxy_memory)
 
     @staticmethod
     def capabilities(values: dict) -> tuple:

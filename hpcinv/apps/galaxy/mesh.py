@@ -18,11 +18,11 @@ templates span (metallicity, age), and the observed wavelengths.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 
 from ...core.jobspec.schema import Field, validate_table
 from ...core.errors import InputError
+from ...core.io.inputs import read_toml_file
 
 SCHEMA = {
     "omega": {"nodes": Field(list, help="nodes per sky axis", items=int, minimum=2, length=(2,)),
@@ -57,11 +57,7 @@ class GalaxyMesh:
 
 
 def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError((key, f"cannot read mesh {path}: {error}")) from None
+    data = read_toml_file(path, key, "mesh")
     problems, values = [], {}
     for table in data:
         if table not in SCHEMA:

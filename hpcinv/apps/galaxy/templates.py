@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InputError, RuntimeFailure
+from ...core.io.inputs import check_real, reading_fits
 
 PPXF_VERSION = "7.4.5"
 PPXF_SDIST_SHA256 = "3b82b5d4e1e1ff9d57eeec9c07486ccc1a0d3e83b72d9dd1c5642c4681e34858"
@@ -131,8 +132,6 @@ def _linear_wavelength(header, path: str, key: str) -> np.ndarray:
 
 def load_library(directory, key: str = "templates") -> TemplateLibrary:
     """Read a directory of MILES/E-MILES SSP FITS spectra (one file per [M/H] and age)."""
-    from astropy.io import fits
-
     paths = sorted(glob.glob(os.path.join(str(directory), "*.fits")))
     entries = {}
     for path in paths:
@@ -154,9 +153,11 @@ def load_library(directory, key: str = "templates") -> TemplateLibrary:
     for i, metal in enumerate(metallicities):
         for j, age in enumerate(ages):
             path = entries[(metal, age)]
-            with fits.open(path) as hdus:
-                header, data = hdus[0].header, np.asarray(hdus[0].data, dtype=float)
-            grid = _linear_wavelength(header, path, key)
+            with reading_fits(path, key) as hdus:
+                if hdus[0].data is None:
+                    raise InputError((key, f"{path}: no spectrum in the primary HDU"))
+                data = check_real(hdus[0].data, f"{path}[PRIMARY]", key)
+                grid = _linear_wavelength(hdus[0].header, path, key)
             if wavelength is None:
                 wavelength = grid
                 spectra = np.empty((len(metallicities), len(ages), grid.size))

@@ -1,12 +1,13 @@
 """What synthetic test problems share: a known truth, data A x_true with relative noise, the
-regularization operator L, the checks of their common parameters, and problem kinds whose
-values are the keyword arguments of a driver-script function."""
+regularization operator L, the checks of their common parameters, their memory, and problem
+kinds whose values are the keyword arguments of a driver-script function."""
 from __future__ import annotations
 
 from typing import Callable
 
 from ...core.errors import InputError
 from ...core.jobspec import Field, ProblemKind
+from ...core.memory import MemoryEstimate, assembled_sparse, vectors
 from ...core.jobspec.schema import validate_table
 from ...core.problem import Problem
 from ...operators.regularization import NAMES, grid_problem, regularization_operator
@@ -59,13 +60,44 @@ def synthetic_problem(comm, operator, truth_fn, grid_shape: tuple, *, noise_leve
                                                                         grid_shape))])
 
 
+def regularization_memory(name: str, grid_shape) -> MemoryEstimate:
+    """What ``regularization_operator(comm, name, grid_shape)`` assembles (distributed)."""
+    shape = [int(n) for n in grid_shape]
+    size = 1
+    for n in shape:
+        size *= n
+    if name == "derivative":
+        rows, per_row = size - 1, 2
+    elif name == "laplacian":
+        rows, per_row = size - 2, 3
+    elif name == "laplacian2d":
+        rows, per_row = size, 5
+    elif name == "gradient2d":
+        rows, per_row = 2 * size, 2
+    else:
+        rows, per_row = size, 1
+    return MemoryEstimate(assembled_sparse(rows, per_row * rows))
+
+
+def synthetic_memory(operator: MemoryEstimate, regularization: str,
+                     grid_shape) -> MemoryEstimate:
+    """``operator``'s estimate plus what ``synthetic_problem`` adds: the truth, the data,
+    the noise-free data and the noise, and L (the capability every synthetic problem has)."""
+    vecs = MemoryEstimate(vectors(1, operator.columns) + vectors(3, operator.rows),
+                          facts={"regularization": regularization,
+                                 "grid_shape": tuple(grid_shape)})
+    return operator + vecs + regularization_memory(regularization, grid_shape)
+
+
 class FunctionKind(ProblemKind):
     """A problem kind whose checked values are the keyword arguments of its driver-script
-    function ``make(comm, **values)``; its problems have the capabilities ``provides``."""
+    function ``make(comm, **values)``; its problems have the capabilities ``provides``.
+    ``memory(values)``, when given, estimates the problem's memory (``core.memory``)."""
 
     parameters: dict
     make: Callable[..., Problem]
     provides: tuple = ()
+    memory: Callable[[dict], MemoryEstimate | None] | None = None
 
     @classmethod
     def of(cls, make: Callable[..., Problem], parameters: dict, **attributes) -> type:
@@ -92,6 +124,10 @@ class FunctionKind(ProblemKind):
     def build(cls, prepared: dict, comm) -> Problem:
         return cls.make(comm, **prepared)
 
+    @classmethod
+    def memory_estimate(cls, values: dict) -> MemoryEstimate | None:
+        return cls.memory(values) if cls.memory is not None else None
+
 
 class RegularizedKind(FunctionKind):
     """A synthetic problem kind with a ``regularization`` key that must fit the grid
@@ -103,3 +139,12 @@ class RegularizedKind(FunctionKind):
     @classmethod
     def check_parameters(cls, values: dict) -> list:
         return regularization_problems(values, cls.grid_shape(values), "problem.regularization")
+
+    @classmethod
+    def memory_estimate(cls, values: dict) -> MemoryEstimate | None:
+        """``memory(values)`` (the operator, with its shape) and ``synthetic_problem``'s
+        vectors and L."""
+        operator = super().memory_estimate(values)
+        if operator is None:
+            return None
+        return synthetic_memory(operator, values["regularization"], cls.grid_shape(values))

@@ -2,13 +2,41 @@
 
 Every write goes to ``<name>.partial`` and is renamed by rank 0 once all ranks closed it,
 so a reader never sees a half-written file under the final name.
+
+A write failure (disk full, quota, a vanished mount) must end every rank, not leave the
+others waiting inside a collective HDF5 call.  Hence: the space a file needs is checked
+before it is opened; each rank's raw-data writes are independent MPI-IO calls whose failure
+all ranks learn at once (``_all_or_none``), so they leave the file together and remove the
+partial file; and a failure that cannot be agreed (the collective close) removes the
+partial file on the failing rank, which then aborts the job (``core.mpi.report_and_exit``).
 """
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from contextlib import contextmanager
 
 import numpy as np
+
+from ..errors import RuntimeFailure
+from .checksum import array_checksum, vec_checksum
+
+# Measured with Open MPI 4.1 (Debian bookworm): its MPI-IO layer (OMPIO) overflows a buffer
+# and aborts the process (SIGABRT, or SIGSEGV) when an absolute file name has 245 characters
+# or more; 244 work.  Checked before any MPI-IO call, whatever the rank count, so a job that
+# runs on one rank also runs on many.
+MPIIO_MAX_PATH = 244
+
+# HDF5's superblock, object headers and B-trees on top of the raw data (a result file of
+# a few datasets has about 20 KiB of them).
+_METADATA_BYTES = 1 << 16
+
+
+class WriteFailure(RuntimeFailure):
+    """A file could not be written; every rank raises it together (``agreed``)."""
+
+    agreed = True
 
 
 def open_shared(path: str, mode: str, comm):
@@ -18,56 +46,154 @@ def open_shared(path: str, mode: str, comm):
     if comm.size == 1:
         return h5py.File(path, mode)
     if not h5py.get_config().mpi:
-        from ..errors import RuntimeFailure
-
         raise RuntimeFailure("h5py was loaded without MPI, so several ranks cannot share an "
                              "HDF5 file; install python3-h5py-mpi (Debian) or an MPI h5py, "
                              "and import h5py only after hpcinv started MPI")
     return h5py.File(path, mode, driver="mpio", comm=comm)
 
 
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, RuntimeFailure):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _all_or_none(comm, what: str, action):
+    """Run ``action`` on this rank; raise WriteFailure on every rank if it failed on any.
+    Only for calls that are not collective themselves (they cannot hang the others)."""
+    error, result = None, None
+    try:
+        result = action()
+    except WriteFailure as caught:
+        error = str(caught)
+    except Exception as caught:  # noqa: BLE001 - reported on every rank below
+        error = f"cannot write {what}: {_describe(caught)}"
+    errors = comm.allgather(error)
+    if any(errors):
+        if comm.size == 1:
+            raise WriteFailure(errors[0])
+        raise WriteFailure("; ".join(f"rank {rank}: {e}" for rank, e in enumerate(errors)
+                                     if e))
+    return result
+
+
+def free_bytes(directory: str) -> int:
+    return shutil.disk_usage(directory).free
+
+
+def check_space(path: str, needed_bytes: int) -> None:
+    """Raise WriteFailure when the file system of ``path`` has less free space than a file
+    of ``needed_bytes`` of data takes (run on one rank: the directory is shared)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    needed = int(needed_bytes * 1.05) + _METADATA_BYTES
+    free = free_bytes(directory)
+    if free < needed:
+        raise WriteFailure(f"cannot write {path}: {os.strerror(errno.ENOSPC)} (the file needs "
+                           f"about {_size(needed)}, {directory} has {_size(free)} free)")
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count / 1024:.0f} KiB"
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 @contextmanager
-def atomic_file(path: str, comm):
-    """Write ``path.partial`` collectively and rename it to ``path`` when complete."""
+def atomic_file(path: str, comm, data_bytes: int = 0):
+    """Write ``path.partial`` collectively and rename it to ``path`` when complete.
+
+    ``data_bytes`` (the datasets' size) is checked against the free space first.  On a
+    failure the partial file is removed: by rank 0 after a failure every rank shares, by the
+    failing rank itself otherwise (before the job is aborted)."""
+    path = os.path.abspath(path)
     partial = path + ".partial"
-    if comm.rank == 0:
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-    comm.Barrier()
-    handle = open_shared(partial, "w", comm)
+
+    def prepare():
+        if comm.rank == 0:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            check_space(path, data_bytes)
+
+    _all_or_none(comm, path, prepare)
+    handle = _all_or_none(comm, partial, lambda: open_shared(partial, "w", comm))
     try:
         yield handle
-    except BaseException:
-        handle.close()
+    except WriteFailure:
+        # Every rank is here together, so the collective close cannot hang.
         try:
-            os.remove(partial)   # whichever rank gets here first; the job is ending anyway
-        except FileNotFoundError:
+            handle.close()
+        except Exception:  # noqa: BLE001 - the write failed already; the cause is raised
             pass
+        comm.Barrier()
+        if comm.rank == 0:
+            _remove_quietly(partial)
         raise
-    handle.close()
+    except BaseException:
+        # This rank alone failed (the others may be inside a collective call): no collective
+        # close; the job is about to be aborted.
+        _remove_quietly(partial)
+        raise
+    try:
+        handle.close()
+    except Exception as error:
+        _remove_quietly(partial)
+        raise RuntimeFailure(f"cannot write {partial}: {_describe(error)}") from None
+    comm.Barrier()
+
+    def publish():
+        if comm.rank == 0:
+            os.replace(partial, path)
+
+    try:
+        _all_or_none(comm, path, publish)
+    except WriteFailure:
+        if comm.rank == 0:
+            _remove_quietly(partial)
+        raise
+
+
+def probe(path: str, comm) -> None:
+    """Create and remove ``path.partial`` collectively, the way results and checkpoints are
+    written, so that an unwritable output fails before a solve rather than after it."""
+    with atomic_file(path + ".probe", comm) as handle:
+        handle.attrs["probe"] = 1
     comm.Barrier()
     if comm.rank == 0:
-        os.replace(partial, path)
+        _remove_quietly(os.path.abspath(path + ".probe"))
     comm.Barrier()
 
 
-def write_vec(group, name: str, vec, shape=None):
+def write_vec(group, name: str, vec, comm, shape=None):
     """Store a distributed PETSc Vec as one dataset (collective); ``shape`` reshapes nothing
-    on disk but is recorded as the attribute ``grid_shape``."""
+    on disk but is recorded as the attribute ``grid_shape``.  The dataset's attribute
+    ``checksum`` is ``checksum.vec_checksum`` of the values."""
     start, stop = vec.getOwnershipRange()
     dataset = group.create_dataset(name, shape=(vec.getSize(),), dtype="f8")
-    if stop > start:
-        dataset[start:stop] = vec.getArray(readonly=True)
+    local = vec.getArray(readonly=True)
+
+    def write():
+        if stop > start:
+            dataset[start:stop] = local
+
+    _all_or_none(comm, f"{group.file.filename}:{dataset.name}", write)
     if shape:
         dataset.attrs["grid_shape"] = np.asarray(shape, dtype=np.int64)
+    dataset.attrs["checksum"] = vec_checksum(vec, comm)
     return dataset
 
 
 def read_vec(dataset, vec):
     """Fill the local part of a PETSc Vec from a dataset written by ``write_vec``."""
     if dataset.shape != (vec.getSize(),):
-        from ..errors import RuntimeFailure
-
         raise RuntimeFailure(f"{dataset.name} has shape {dataset.shape}, expected "
                              f"({vec.getSize()},)")
     start, stop = vec.getOwnershipRange()
@@ -76,9 +202,18 @@ def read_vec(dataset, vec):
 
 
 def write_replicated(group, name: str, array, comm):
-    """A dataset every rank knows; created collectively, written by rank 0 alone."""
+    """A dataset every rank knows; created collectively, written by rank 0 alone, with the
+    attribute ``checksum`` (``checksum.array_checksum``)."""
     array = np.asarray(array)
     dataset = group.create_dataset(name, shape=array.shape, dtype=array.dtype)
-    if comm.rank == 0 and array.size:
-        dataset[...] = array
+
+    def write():
+        if comm.rank == 0 and array.size:
+            dataset[...] = array
+
+    _all_or_none(comm, f"{group.file.filename}:{dataset.name}", write)
+    if array.dtype.kind in "fiub":
+        # Only rank 0's values reach the file (a history's clock column differs by rank).
+        dataset.attrs["checksum"] = comm.bcast(array_checksum(array) if comm.rank == 0
+                                               else None)
     return dataset

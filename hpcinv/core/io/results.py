@@ -3,33 +3,71 @@
 Attributes: ``job_spec`` (TOML text), ``problem_kind``, ``solver_kind``, ``stop_reason``,
 ``iterations``, ``ranks``, ``hosts``, ``started``/``finished`` (UTC, ISO 8601),
 ``timings`` (JSON: setup, solve, write seconds), ``versions`` (JSON), ``noise_norm``,
-``discrepancy_target``, ``exact_resume``, ``resumed``.
+``discrepancy_target``, ``exact_resume``, ``resumed``.  Every numeric dataset carries the
+attribute ``checksum`` (``checksum.py``) and the file the attribute ``checksum``, a SHA-256
+over its other attributes and the datasets' checksums: ``verify_result`` (``hpcinv inspect
+--verify``) recomputes them all.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from .checksum import dataset_checksum
 from .hdf5 import atomic_file, write_replicated, write_vec
 
 
 def write_result(path: str, comm, *, solution, history, attrs: dict, grid_shape=(),
                  derived: dict | None = None, extra_vectors: dict | None = None) -> None:
-    with atomic_file(path, comm) as handle:
-        write_vec(handle, "solution", solution, grid_shape)
-        for name, vec in (extra_vectors or {}).items():
-            write_vec(handle, name, vec, grid_shape)
-        group = handle.create_group("history")
-        for name, array in history.arrays().items():
-            write_replicated(group, name, array, comm)
-        group = handle.create_group("derived")
-        for name, array in (derived or {}).items():
-            write_replicated(group, name, array, comm)
+    vectors = {"solution": solution, **(extra_vectors or {})}
+    arrays = {"history": history.arrays(), "derived": derived or {}}
+    data_bytes = sum(vec.getSize() * 8 for vec in vectors.values()) + \
+        sum(np.asarray(a).nbytes for group in arrays.values() for a in group.values())
+    with atomic_file(path, comm, data_bytes) as handle:
+        for name, vec in vectors.items():
+            write_vec(handle, name, vec, comm, grid_shape)
+        for group_name, group_arrays in arrays.items():
+            group = handle.create_group(group_name)
+            for name, array in group_arrays.items():
+                write_replicated(group, name, array, comm)
         for key, value in attrs.items():
             handle.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+        handle.attrs["checksum"] = _file_checksum(handle)
+
+
+def _file_checksum(handle) -> str:
+    """SHA-256 over the file's attributes (but ``checksum``) and its datasets' checksums."""
+    attributes = {key: _attr(value) for key, value in handle.attrs.items() if key != "checksum"}
+    datasets = {name: _attr(handle[name].attrs.get("checksum", ""))
+                for name in sorted(_walk(handle))}
+    blob = json.dumps({"attributes": attributes, "datasets": datasets}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def verify_result(path: str) -> list[str]:
+    """What in a result file does not match its checksums (empty: it verifies); serial."""
+    import h5py
+
+    problems = []
+    try:
+        with h5py.File(path, "r") as handle:
+            if "checksum" not in handle.attrs:
+                return ["no checksums (written before hpcinv recorded them)"]
+            for name in sorted(_walk(handle)):
+                dataset = handle[name]
+                stored = _attr(dataset.attrs.get("checksum", ""))
+                if stored and dataset_checksum(dataset) != stored:
+                    problems.append(f"{name}: contents do not match the checksum")
+            if _attr(handle.attrs["checksum"]) != _file_checksum(handle):
+                problems.append("attributes or dataset checksums were changed after writing")
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        problems.append(f"unreadable ({type(error).__name__}: {error})")
+    return problems
 
 
 def _attr(value):

@@ -3,8 +3,11 @@ validator turns a TOML table into checked values or a list of ``(key path, messa
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from .. import sandbox
 
 REQUIRED = object()
 
@@ -86,8 +89,11 @@ def check_value(key: str, value, field: Field, resolve=None) -> tuple[Any, list]
         problems.append((key, f"must be one of {', '.join(map(repr, field.choices))}, "
                               f"got {value!r}"))
     if field.file and value and not problems:
+        refusal = sandbox.input_refusal(value) if os.path.isabs(value) else None
         resolved = resolve(value) if resolve else value
-        if resolved is None:
+        if refusal:
+            problems.append((key, refusal))
+        elif resolved is None:
             problems.append((key, f"file not found: {value}"))
         else:
             value = resolved

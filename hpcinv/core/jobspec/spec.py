@@ -31,6 +31,8 @@ OUTPUT_SCHEMA = {
     "progress_seconds": Field(float, 2.0, "seconds between progress lines on rank 0",
                               minimum=0, exclusive_minimum=True),
     "store_data": Field(bool, True, "also store the data (and the truth when known)"),
+    "overwrite": Field(bool, False, "replace an existing file at path that is not this "
+                       "job's result (another job's result, or not a result at all)"),
 }
 
 _PETSC_KEY = re.compile(r"^-?[A-Za-z][A-Za-z0-9_]*$")
@@ -99,11 +101,19 @@ def _capability_problems(problem_kind, problem: dict, solver_kind, solver: dict)
 
 
 def _validate_petsc(table: dict, problems: list) -> dict:
+    from .. import sandbox
+    from ..petsc_options import check_petsc_options
+
+    scalars = {}
     for key, value in table.items():
         if not _PETSC_KEY.match(key):
             problems.append((f"petsc.{key}", "not a PETSc option name"))
         elif isinstance(value, (dict, list)):
             problems.append((f"petsc.{key}", "expected a string, number or boolean"))
+        else:
+            scalars[key] = value
+    # Known options typed; in service mode options naming files or programs refused.
+    problems.extend(check_petsc_options(scalars, sandbox=sandbox.active()))
     return dict(table)
 
 
@@ -150,8 +160,13 @@ def parse_spec(text: str, source: str = "<string>") -> JobSpec:
 
 
 def load_spec(path: str) -> JobSpec:
-    try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise InputError((path, f"cannot read job file: {error.strerror}")) from None
+    """The job file ``path``, validated; an unreadable file, a directory or one that is not
+    UTF-8 text (binary garbage) is an InputError naming the file."""
+    from .. import sandbox
+    from ..io.inputs import read_text_file
+
+    refusal = sandbox.input_refusal(str(path))
+    if refusal:
+        raise InputError((str(path), refusal))
+    text = read_text_file(path, str(path), "job file")
     return parse_spec(text, source=str(path))

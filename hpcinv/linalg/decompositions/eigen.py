@@ -63,7 +63,10 @@ def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float 
         eps.setTolerances(tol=tol, max_it=max_it)
         start, _ = mat.createVecs()
         eps.setInitialSpace(fill_normal(start, seed))
-        eps.setFromOptions()
+        from ...core.petsc_options import petsc_input_errors
+
+        with petsc_input_errors():   # a bad option value is bad input
+            eps.setFromOptions()
         eps.solve()
         converged = eps.getConverged()
         if converged < k:

@@ -117,7 +117,10 @@ def gsvd(A: Operator, L: Operator, nsv: int | None = None, svd_type: str = "lapa
     if nsv is not None:
         svd.setDimensions(nsv=nsv)
     svd.setTolerances(tol=tol)
-    svd.setFromOptions()
+    from ...core.petsc_options import petsc_input_errors
+
+    with petsc_input_errors():   # a bad option value is bad input
+        svd.setFromOptions()
     svd.solve()
     converged = svd.getConverged()
     count = converged if nsv is None else nsv

@@ -71,7 +71,10 @@ def _basis_vectors(template, columns: int):
     SLEPc = initialize_slepc()
     bv = SLEPc.BV().create(comm=template.getComm())
     bv.setSizesFromVec(template, columns)
-    bv.setFromOptions()  # -bv_type, -bv_orthog_* (Gram-Schmidt variant, block QR)
+    from ...core.petsc_options import petsc_input_errors
+
+    with petsc_input_errors():   # a bad option value is bad input
+        bv.setFromOptions()  # -bv_type, -bv_orthog_* (Gram-Schmidt variant, block QR)
     return bv
 
 

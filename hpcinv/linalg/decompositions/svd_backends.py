@@ -64,7 +64,10 @@ def slepc_svd(operator, rank: int, svd_type: str = "trlanczos", tol: float = 1e-
         svd.setDimensions(nsv=rank)
         svd.setWhichSingularTriplets(SLEPc.SVD.Which.LARGEST)
         svd.setTolerances(tol=tol, max_it=max_it)
-        svd.setFromOptions()
+        from ...core.petsc_options import petsc_input_errors
+
+        with petsc_input_errors():   # a bad option value is bad input
+            svd.setFromOptions()
         svd.solve()
         if svd.getConverged() < rank:
             raise RuntimeFailure(
@@ -85,9 +88,12 @@ def _triplets(svd, rank: int, method: str) -> TruncatedSVD:
     SLEPc = initialize_slepc()
     domain, range_ = svd.getOperators()[0].createVecs()
     U, V = SLEPc.BV().create(comm=svd.getComm()), SLEPc.BV().create(comm=svd.getComm())
+    from ...core.petsc_options import petsc_input_errors
+
     for bv, template in ((U, range_), (V, domain)):
         bv.setSizesFromVec(template, rank)
-        bv.setFromOptions()
+        with petsc_input_errors():   # a bad option value is bad input
+            bv.setFromOptions()
     s = np.empty(rank)
     for index in range(rank):
         u, v = U.getColumn(index), V.getColumn(index)

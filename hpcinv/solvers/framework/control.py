@@ -7,11 +7,17 @@ signals any rank's, combined in one small allreduce so that all ranks act alike.
 """
 from __future__ import annotations
 
+import math
 import time
 
+from ...core.errors import RuntimeFailure
 from ...core.progress import Progress
 
 _SIGNAL, _CHECKPOINT_DUE, _WALL_TIME = 1, 2, 4
+
+# The stop reason of an iteration whose residual or target is not finite (overflow, NaN):
+# the run fails (``check_finite``), it never counts as converged.
+NON_FINITE = "non_finite"
 
 
 class IterationControl:
@@ -35,6 +41,7 @@ class IterationControl:
         self.started = time.monotonic()
         self._last_checkpoint = self.started
         self.checkpoints_written = 0
+        self.non_finite = None   # (iteration, residual, target) of a non-finite record
 
     @classmethod
     def for_method(cls, method, *, truth=None, progress: bool = False,
@@ -65,6 +72,10 @@ class IterationControl:
     def record(self, state, residual_norm: float, solution, **extra) -> str | None:
         """Log iteration ``state.iteration`` (with a solver's ``extra`` columns); return a
         stop reason or None to go on."""
+        if not (math.isfinite(residual_norm) and math.isfinite(self.target)):
+            # inf <= inf would pass for convergence: overflow is a failure, never a stop.
+            self.non_finite = (state.iteration, residual_norm, self.target)
+            return NON_FINITE
         state.history.append(iteration=state.iteration, residual_norm=residual_norm,
                              relative_residual=residual_norm / self.data_norm,
                              discrepancy_target=self.target,
@@ -99,9 +110,26 @@ class IterationControl:
             self.checkpoints_written += 1
         return stop
 
+    def check_finite(self, reason: str) -> None:
+        """Raise RuntimeFailure (the same on every rank: residual norms and targets are
+        global reductions) when the run ended on a non-finite residual or target."""
+        if reason not in (NON_FINITE, f"ksp_diverged_{_KSP_NAN_OR_INF}"):
+            return
+        iteration, residual, target = self.non_finite or ("?", float("nan"), self.target)
+        failure = RuntimeFailure(
+            f"the iteration produced non-finite numbers (residual {residual}, target "
+            f"{target} at iteration {iteration}): the data, noise or parameters overflow "
+            f"double precision; rescale the data or check them for huge values")
+        failure.agreed = True
+        raise failure
+
     def finish(self, state, residual_norm: float) -> None:
         if self.progress is not None:
             self.progress.update(state.iteration, residual_norm, self.target, force=True)
+
+
+# KSP_DIVERGED_NANORINF: a KSP's own test found a NaN or infinity.
+_KSP_NAN_OR_INF = -9
 
 
 def _bitwise_or():

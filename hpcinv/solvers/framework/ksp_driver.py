@@ -47,7 +47,10 @@ def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess
     ksp.setInitialGuessNonzero(nonzero_guess)
     ksp.setConvergenceTest(converged)
     if from_options:
-        ksp.setFromOptions()
+        from ...core.petsc_options import petsc_input_errors
+
+        with petsc_input_errors():   # a bad option value is bad input
+            ksp.setFromOptions()
     ksp.solve(rhs, start)
     reason = outcome["reason"]
     if reason is None:

@@ -150,5 +150,6 @@ class IterativeMethod:
         if control is None:
             control = IterationControl.for_method(self, truth=truth, progress=progress)
         reason = self.solve(state, control)
+        control.check_finite(reason)
         return SolveResult(self.solution(state), reason, state.iteration,
                            state.history.arrays(), self.result_attributes(state))

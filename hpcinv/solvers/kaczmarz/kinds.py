@@ -4,6 +4,7 @@ from __future__ import annotations
 from ...core.errors import job_keys
 from ...core.jobspec import SOLVERS, Field
 from ..framework.kind import COMMON_PARAMETERS, MethodKind
+from ..memory import pnkr_memory
 from .block_rows import TensorBlockRows
 from .pnkr import PNKR, STEPS, omega_problem
 
@@ -28,6 +29,8 @@ class PNKRKind(MethodKind):
         "positivity": Field(bool, True, "project onto u >= 0 after every step"),
         "seed": Field(int, 0, "seed of the equation permutations", minimum=0),
     }
+
+    memory_estimate = staticmethod(pnkr_memory)
 
     @staticmethod
     def check_parameters(values: dict) -> list:

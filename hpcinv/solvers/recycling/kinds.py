@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ...core.jobspec import SOLVERS, Field
 from ..framework.kind import COMMON_PARAMETERS, MethodKind, discrepancy_arguments
+from ..memory import recycling_memory
 from .augmented import KSP_TYPES, AugmentedCGLS, AugmentedLandweber, AugmentedSteepestDescent
 from .sources import (CHECK_PARAMETER, RECYCLE_PARAMETERS, WARM_START_PARAMETER, check_recycle,
                       initial_guess, recycle_space, requirements)
@@ -15,11 +16,17 @@ class _RecyclingKind(MethodKind):
     parameters = {**COMMON_PARAMETERS, **RECYCLE_PARAMETERS, **WARM_START_PARAMETER}
     check_parameters = staticmethod(check_recycle)
     requirements = staticmethod(requirements)
+    spectral = False        # whole Fourier modes applied in the spectrum (the descent kinds)
+
+    @classmethod
+    def memory_estimate(cls, values: dict, problem):
+        return recycling_memory(values, problem, spectral=cls.spectral)
 
 
 @SOLVERS.register("augmented-sd")
 class AugmentedSteepestDescentKind(_RecyclingKind):
     parameters = {**_RecyclingKind.parameters, **CHECK_PARAMETER}
+    spectral = True
 
     @classmethod
     def build(cls, problem, values: dict) -> AugmentedSteepestDescent:
@@ -35,6 +42,7 @@ class AugmentedLandweberKind(_RecyclingKind):
     parameters = {**_RecyclingKind.parameters, **CHECK_PARAMETER,
                   "step": Field(float, 0.0, "fixed step size (0: 1/||T||^2 from a power "
                                 "iteration; must be below 2/||T||^2)", minimum=0)}
+    spectral = True
 
     @classmethod
     def build(cls, problem, values: dict) -> AugmentedLandweber:

@@ -9,11 +9,10 @@ whole), or steepest-descent iterates of the problem's auxiliary operators on the
 noise-free data (``"sd-iterates"``)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ...core.jobspec import Field
 from ...linalg.operator import NormalOperator
 from ...core.errors import InputError
+from ...core.io.inputs import read_hdf5_array
 from ...linalg.decompositions.eigen import eigenvectors
 from ...operators.convolution import PeriodicConvolution
 from .builders import fourier_eigenvectors, fourier_mode_frequencies, sd_iterates
@@ -85,15 +84,7 @@ def check_recycle(values: dict) -> list:
 def load_solution(path: str, operator, key: str):
     """The /solution of a result file as a domain Vec of ``operator`` (read whole on every
     rank, like the recycle file: a solution is one vector); errors name ``key``."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            if "solution" not in handle:
-                raise InputError((key, f"{path} is not a result file (no /solution)"))
-            solution = np.asarray(handle["solution"][()], dtype=float).ravel()
-    except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
+    solution = read_hdf5_array(path, "solution", key).ravel()
     n = operator.shape[1]
     if solution.size != n:
         raise InputError((key, f"the solution in {path} has {solution.size} entries; this "
@@ -109,23 +100,12 @@ def load_result_solutions(paths, operator) -> list:
 def load_recycle_vectors(path: str, operator) -> list:
     """The rows of dataset ``recycle`` in ``path`` as domain Vecs of ``operator`` (every
     rank reads the whole k x n array; k is small)."""
-    import h5py
-
     key = "solver.recycle_file"
-    try:
-        with h5py.File(path, "r") as handle:
-            if "recycle" not in handle:
-                raise InputError((key, f"{path} has no dataset 'recycle' (datasets: "
-                                       f"{', '.join(handle.keys()) or 'none'})"))
-            array = np.asarray(handle["recycle"][()], dtype=float)
-    except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {error}")) from None
+    array = read_hdf5_array(path, "recycle", key)
     n = operator.shape[1]
     if array.ndim != 2 or array.shape[1] != n:
         raise InputError((key, f"dataset 'recycle' in {path} has shape {array.shape}; "
                                f"expected (k, {n})"))
-    if not np.all(np.isfinite(array)):
-        raise InputError((key, f"dataset 'recycle' in {path} has non-finite values"))
     return [operator.domain_layout.vec_from(row) for row in array]
 
 

@@ -6,6 +6,7 @@ from ...core.errors import job_keys
 from ...core.jobspec import SOLVERS, Field
 from ..framework.capabilities import Regularization
 from ..framework.kind import COMMON_PARAMETERS, MethodKind
+from ..memory import tikhonov_memory
 from .paramchoice import RULES
 from .paramchoice.lanczos import TRACES
 from .solver import CHOICES, METHODS, Tikhonov, setting_problems
@@ -40,6 +41,8 @@ class TikhonovKind(MethodKind):
         "rtol": Field(float, 1e-10, "lsqr: relative tolerance of KSPLSQR", minimum=0,
                       exclusive_minimum=True),
     }
+
+    memory_estimate = staticmethod(tikhonov_memory)
 
     @staticmethod
     def check_parameters(values: dict) -> list:

@@ -27,7 +27,10 @@ def tikhonov_lsqr(A: Operator, L: Operator, b, lam: float, rtol: float = 1e-10,
     ksp.setType("lsqr")
     ksp.getPC().setType(PETSc.PC.Type.NONE)
     ksp.setTolerances(rtol=rtol, atol=0.0, max_it=max_it)
-    ksp.setFromOptions()
+    from ...core.petsc_options import petsc_input_errors
+
+    with petsc_input_errors():   # a bad option value is bad input
+        ksp.setFromOptions()
     x, _ = stacked.create_vecs()
     ksp.solve(stacked.stack_data(b), x)
     iterations, converged = ksp.getIterationNumber(), ksp.getConvergedReason() > 0

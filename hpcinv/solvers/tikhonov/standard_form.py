@@ -170,7 +170,10 @@ def pseudo_inverse_by_cg(L: Operator, null_basis: list, rtol: float, prefix: str
     ksp.getPC().setType(PETSc.PC.Type.NONE)
     ksp.setTolerances(rtol=rtol, atol=0.0, max_it=100 * L.shape[1])
     ksp.setErrorIfNotConverged(True)
-    ksp.setFromOptions()
+    from ...core.petsc_options import petsc_input_errors
+
+    with petsc_input_errors():   # a bad option value is bad input
+        ksp.setFromOptions()
     return _SolveOperator(ksp, symmetric=True) @ L.T
 
 
@@ -186,7 +189,10 @@ def _factorization(mat, kind: str, prefix: str):
     pc = ksp.getPC()
     pc.setType(kind)
     pc.setFactorSolverType("mumps")
-    ksp.setFromOptions()
+    from ...core.petsc_options import petsc_input_errors
+
+    with petsc_input_errors():   # a bad option value is bad input
+        ksp.setFromOptions()
     ksp.setUp()
     return ksp
 
