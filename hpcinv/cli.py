@@ -123,7 +123,9 @@ def _cmd_demo(args) -> int:
     from .apps.galaxy.demo import demo_spec
 
     spec = demo_spec(args.max_iterations)
-    code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet))
+    # The demo owns its default output (a new hpcinv may change the demo job).
+    code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet,
+                                             overwrite=True if args.output is None else None))
     from .core.mpi import world
 
     if code == EXIT_OK and world().rank == 0:

@@ -114,10 +114,12 @@ def _start_point(store, path: str, fingerprint: str, resume: bool,
     along) or 'fresh'; InputError when the path holds what this job may not replace."""
     from .core.io.output import existing_result, overwrite_refusal
 
-    if store.exists() and not overwrite and store.fingerprint_on_disk() not in \
-            (fingerprint, None):
+    # An unreadable checkpoint (no fingerprint) is left to ``load``, which says what is wrong.
+    stored = store.fingerprint_on_disk() if store.exists() else None
+    foreign = stored is not None and stored != fingerprint
+    if foreign and not overwrite:
         raise InputError((OUTPUT_KEY, overwrite_refusal(store.path, "checkpoint")))
-    if resume and store.exists():
+    if resume and store.exists() and not foreign:
         return "checkpoint", None
     existing = existing_result(path, fingerprint)
     if existing in ("other", "foreign") and not overwrite:

@@ -138,7 +138,11 @@ def test_checkpoint_of_another_job_is_refused(tmp_path):
                                                                       "sigma = 0.05"))
     result = hpcinv(["run", changed, "--resume"])
     assert result.returncode == 2
-    assert "different problem or solver" in result.stderr
+    assert "output.path" in result.stderr and "different problem or solver" in result.stderr
+    assert Path(str(output) + ".ckpt").exists()          # refused, not replaced
+    replaced = hpcinv(["run", changed, "--resume", "--overwrite", "--quiet"])
+    assert replaced.returncode == 0, replaced.stderr     # starts afresh over it
+    assert not read_summary(output)["resumed"]
 
 
 def test_ksp_resume_continues_to_the_stopping_rule(tmp_path):

@@ -238,9 +238,10 @@ def describe(job: MemoryEstimate, count: int, limit: Limit) -> str:
 
 def advice(job: MemoryEstimate, limit: Limit) -> str:
     keys = ", ".join(job.keys) or "the problem's size"
+    them = "them" if len(job.keys) > 1 else "it"
     room = limit.bytes - job.replicated_bytes
     if job.distributed_bytes and room > 0:
         needed = -(-job.distributed_bytes // room)
-        return f"it grows with {keys}: reduce them or run on at least {ranks(needed)}"
-    return (f"it grows with {keys}: reduce them ({format_bytes(job.replicated_bytes)} of it "
-            f"is on every rank, so more ranks do not help)")
+        return f"it grows with {keys}: reduce {them} or run on at least {ranks(needed)}"
+    return (f"it grows with {keys}: reduce {them} ({format_bytes(job.replicated_bytes)} of "
+            f"the job is on every rank, so more ranks do not help)")

@@ -1,6 +1,7 @@
 """MPI helpers that keep every rank in step: agreeing on failures, ending the job on one."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -84,6 +85,12 @@ def report_and_exit(error: BaseException, comm) -> None:
     if isinstance(error, RuntimeFailure) and getattr(error, "agreed", False):
         if rank == 0:
             print(f"hpcinv: error: {error}", file=sys.stderr, flush=True)
+        if getattr(error, "abandoned_file", False):
+            # An HDF5 file left open after a failed parallel write: closing it at exit (h5py's
+            # atexit, MPI_Finalize) may hang, so every rank ends here, together.
+            sys.stdout.flush()
+            comm.Barrier()
+            os._exit(EXIT_RUNTIME_FAILURE)
         sys.exit(EXIT_RUNTIME_FAILURE)
     if rank > 0:
         # When every rank fails alike, rank 0's abort usually ends this rank during the

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 
+from . import sandbox
 from .errors import RuntimeFailure
 
 _DEBIAN_ROOTS = {"PETSC_DIR": "/usr/lib/petscdir", "SLEPC_DIR": "/usr/lib/slepcdir"}
@@ -100,9 +101,16 @@ def initialize(options: dict | None = None):
     from .petsc_options import petsc_input_errors
 
     already = "petsc4py.PETSc" in sys.modules
+    startup = []
+    if sandbox.active():
+        # Options from files and the environment would bypass the [petsc] refusals.
+        startup = ["-skip_petscrc"]
+        for variable in ("PETSC_OPTIONS", "PETSC_OPTIONS_YAML"):
+            os.environ.pop(variable, None)
     if not already:
         with petsc_input_errors():
-            petsc4py.init([sys.argv[0] if sys.argv else "hpcinv", *options_to_argv(options)])
+            petsc4py.init([sys.argv[0] if sys.argv else "hpcinv", *startup,
+                           *options_to_argv(options)])
     from petsc4py import PETSc
 
     if already:

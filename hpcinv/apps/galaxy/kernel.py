@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...core import sandbox
+from ...core.errors import InputError
+
 from .templates import (SPEED_OF_LIGHT, TemplateLibrary, installed_miles, load_library,
                             log_grid, log_rebin, synthetic_library)
 from .bases import Basis1D
@@ -75,6 +78,9 @@ def library_for(mesh: GalaxyMesh, key: str = "problem.mesh") -> TemplateLibrary:
     elif mesh.library == "miles":
         library = load_library(installed_miles(key), key)
     else:
+        refusal = sandbox.input_refusal(mesh.library)
+        if refusal:
+            raise InputError((key, f"[populations] library: {refusal}"))
         library = load_library(mesh.library, key)
     metal = _strided(library.metallicities.size, mesh.metallicity_stride)
     age = _strided(library.ages.size, mesh.age_stride)

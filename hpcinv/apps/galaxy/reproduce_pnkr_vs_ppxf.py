@@ -213,7 +213,8 @@ def _pnkr_result(args, demo_spec) -> str | None:
     from ... import run as run_job
     from ...core.errors import EXIT_OK
 
-    outcome = run_job(demo_spec, output=args.output or DEFAULT_OUTPUT)
+    # This command owns its output: a rerun with another mesh replaces it.
+    outcome = run_job(demo_spec, output=args.output or DEFAULT_OUTPUT, overwrite=True)
     return outcome.result_path if outcome.exit_status == EXIT_OK else None
 
 

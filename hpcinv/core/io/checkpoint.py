@@ -66,7 +66,7 @@ class CheckpointStore:
         try:
             with h5py.File(self.path, "r") as handle:
                 stored = handle.attrs.get("fingerprint")
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - unreadable: ``load`` reports it
             return None
         return None if stored is None else _text(stored)
 
@@ -85,9 +85,11 @@ class CheckpointStore:
             for name, array in histories.items():
                 checksums[f"history/{name}"] = write_replicated(history, name, array,
                                                                 self.comm).attrs["checksum"]
-            attrs = {"iteration": int(state.iteration), "seconds": float(seconds),
-                     "fingerprint": self.fingerprint, "scalars": json.dumps(state.scalars),
-                     "rng": json.dumps(state.rng)}
+            # HDF5 attributes must be identical on every rank: rank 0's are written.
+            attrs = same_on_every_rank(self.comm, {
+                "iteration": int(state.iteration), "seconds": float(seconds),
+                "fingerprint": self.fingerprint, "scalars": json.dumps(state.scalars),
+                "rng": json.dumps(state.rng)})
             for key, value in attrs.items():
                 handle.attrs[key] = value
             handle.attrs["checksum"] = _header_checksum(attrs, {k: _text(v) for k, v in
@@ -96,16 +98,23 @@ class CheckpointStore:
     def load(self, template: SolverState) -> SolverState:
         """Restore into the vectors of a fresh ``template`` state (which fixes the layout),
         after verifying the checkpoint (collective)."""
+        handle, error = None, None
         try:
             handle = open_shared(self.path, "r", self.comm)
-        except OSError as error:
-            raise InputError((self.path, f"not a readable checkpoint ({error}); remove it "
-                                         "or run without --resume")) from None
+        except Exception as caught:  # noqa: BLE001 - every rank learns of it below
+            error = f"not a readable checkpoint ({caught})"
+        errors = [e for e in self.comm.allgather(error) if e]
+        if errors:
+            if handle is not None and self.comm.size == 1:
+                handle.close()
+            raise InputError((self.path, f"{errors[0]}; remove it or run without --resume"))
+        state, sums = None, {}
         try:
             problem = self._verify_header(handle)
-            state, sums = None, {}
             if problem is None:
                 state, sums, problem = self._read(handle, template)
+        except Exception as error:  # noqa: BLE001 - damaged metadata raises anything
+            problem = f"damaged checkpoint ({type(error).__name__}: {error})"
         finally:
             handle.close()
         # One exchange decides for all ranks (a rank whose read failed must not leave the
@@ -141,7 +150,7 @@ class CheckpointStore:
                      "rng": _text(handle.attrs["rng"])}
             checksums = {f"{group}/{name}": _text(handle[group][name].attrs["checksum"])
                          for group in ("vectors", "history") for name in handle[group]}
-        except (KeyError, TypeError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - damaged metadata raises anything
             return f"damaged checkpoint ({type(error).__name__}: {error})"
         if _text(handle.attrs["checksum"]) != _header_checksum(attrs, checksums):
             return "damaged checkpoint: its attributes or dataset list do not match the " \

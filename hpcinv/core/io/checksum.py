@@ -73,7 +73,7 @@ def dataset_checksum(dataset) -> str:
     """The checksum of an HDF5 dataset, read in chunks (serial)."""
     total = 0
     flat = dataset.size
-    if dataset.ndim <= 1:
+    if dataset.ndim == 1:
         for begin in range(0, flat, _CHUNK):
             total += _partial_sum(dataset[begin:begin + _CHUNK], begin)
     else:

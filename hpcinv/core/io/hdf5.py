@@ -121,18 +121,29 @@ def atomic_file(path: str, comm, data_bytes: int = 0):
     def prepare():
         if comm.rank == 0:
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            # A leftover (or planted symbolic link) under the partial name is removed, not
+            # written through.
+            if os.path.lexists(partial):
+                os.remove(partial)
             check_space(path, data_bytes)
 
     _all_or_none(comm, path, prepare)
+    # MPI-IO's open is collective and fails on every rank alike; the exchange after it only
+    # makes each rank raise the same WriteFailure.
     handle = _all_or_none(comm, partial, lambda: open_shared(partial, "w", comm))
     try:
         yield handle
-    except WriteFailure:
-        # Every rank is here together, so the collective close cannot hang.
-        try:
-            handle.close()
-        except Exception:  # noqa: BLE001 - the write failed already; the cause is raised
-            pass
+    except WriteFailure as failure:
+        # Every rank is here together, but after a real I/O error HDF5's collective close
+        # may hang or crash (measured with ENOSPC on tmpfs), so the file is abandoned: on
+        # several ranks the process ends without closing it (``core.mpi.report_and_exit``).
+        if comm.size == 1:
+            try:
+                handle.close()
+            except Exception:  # noqa: BLE001 - the write failed already; the cause is raised
+                pass
+        else:
+            failure.abandoned_file = True
         comm.Barrier()
         if comm.rank == 0:
             _remove_quietly(partial)
@@ -143,7 +154,7 @@ def atomic_file(path: str, comm, data_bytes: int = 0):
         _remove_quietly(partial)
         raise
     try:
-        handle.close()
+        _close_collectively(handle, comm)
     except Exception as error:
         _remove_quietly(partial)
         raise RuntimeFailure(f"cannot write {partial}: {_describe(error)}") from None
@@ -159,6 +170,26 @@ def atomic_file(path: str, comm, data_bytes: int = 0):
         if comm.rank == 0:
             _remove_quietly(partial)
         raise
+
+
+# When a write fails inside HDF5's collective close (a real ENOSPC while the metadata is
+# flushed), the ranks can wait on each other inside HDF5 for ever (measured: a tmpfs filled
+# during the write, 2 ranks).  No Python code runs then, so the watchdog is faulthandler's C
+# thread: it prints where each rank was and ends the process with status 1, which makes
+# mpirun end the job.  The next run of the output removes the partial file and the lock.
+CLOSE_WATCHDOG_SECONDS = 20
+
+
+def _close_collectively(handle, comm) -> None:
+    import faulthandler
+
+    if comm.size > 1:
+        faulthandler.dump_traceback_later(CLOSE_WATCHDOG_SECONDS, exit=True)
+    try:
+        handle.close()
+    finally:
+        if comm.size > 1:
+            faulthandler.cancel_dump_traceback_later()
 
 
 def probe(path: str, comm) -> None:

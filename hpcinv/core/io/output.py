@@ -24,7 +24,7 @@ from .hdf5 import MPIIO_MAX_PATH
 KEY = "output.path"
 # Files hpcinv puts beside a result; the longest name decides the length limit.
 SUFFIXES = (".partial", ".ckpt", ".ckpt.partial", ".lock", ".stopped", ".stopped.partial",
-            ".probe.partial")
+            ".probe", ".probe.partial")
 MAX_PATH = MPIIO_MAX_PATH - max(map(len, SUFFIXES))
 _NAME_MAX = 255 - max(map(len, SUFFIXES))
 
@@ -89,7 +89,7 @@ def existing_result(path: str, fingerprint: str) -> str:
             stored = handle.attrs.get("fingerprint")
             if stored is None or "solution" not in handle:
                 return "foreign"
-    except (OSError, ValueError):
+    except Exception:  # noqa: BLE001 - whatever h5py makes of it, it is no result of ours
         return "foreign"
     stored = stored.decode() if isinstance(stored, bytes) else str(stored)
     return "same" if stored == fingerprint else "other"
@@ -145,17 +145,30 @@ class OutputLock:
         """Take the lock or raise InputError naming the run that holds it (rank 0); return
         the owner record written into it."""
         owner = self.owner = {**_owner(), "job": job_source}
-        for _ in range(2):
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        except OSError as error:
+            raise RuntimeFailure(f"cannot create {os.path.dirname(self.path)}: "
+                                 f"{error.strerror}") from None
+        for _ in range(3):
             try:
                 descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = self._holder()
                 if holder is not None and not _stale(holder):
                     raise InputError((KEY, self._busy_message(holder))) from None
+                # Left by a run that died.  Renamed aside, not removed: of two runs taking
+                # it over at once only one rename succeeds, and a fresh lock another run
+                # created meanwhile is never the one moved unless it is stale too.
+                aside = f"{self.path}.stale.{os.getpid()}"
                 try:
-                    os.remove(self.path)   # left by a run that died
+                    os.rename(self.path, aside)
                 except FileNotFoundError:
-                    pass
+                    continue
+                if self._holder(aside) != holder:
+                    os.rename(aside, self.path)      # not the lock we judged: put it back
+                    continue
+                os.remove(aside)
                 continue
             except OSError as error:
                 raise RuntimeFailure(f"cannot write {self.path}: {error.strerror}") from None
@@ -166,9 +179,9 @@ class OutputLock:
         raise InputError((KEY, f"cannot take the lock {self.path}: another run keeps "
                                "creating it"))
 
-    def _holder(self) -> dict | None:
+    def _holder(self, path: str | None = None) -> dict | None:
         try:
-            with open(self.path) as handle:
+            with open(path or self.path) as handle:
                 holder = json.load(handle)
             return holder if isinstance(holder, dict) else {}
         except FileNotFoundError:
@@ -185,7 +198,7 @@ class OutputLock:
 
     def release(self) -> None:
         if self.held:
-            self.remove()
+            self.remove_if_ours()
             self.held = False
             self.owner = None
 
@@ -211,7 +224,11 @@ class StopMarker:
 
     def write(self, checkpoint: str, iteration: int, reason: str, signal: str | None):
         partial = self.path + ".partial"
-        with open(partial, "w") as handle:
+        if os.path.lexists(partial):
+            os.remove(partial)
+        descriptor = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW,
+                             0o644)
+        with os.fdopen(descriptor, "w") as handle:
             json.dump({"checkpoint": checkpoint, "iteration": iteration, "reason": reason,
                        "signal": signal, "time": _now(), "exit_status": 75}, handle)
         os.replace(partial, self.path)

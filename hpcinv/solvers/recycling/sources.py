@@ -9,6 +9,7 @@ whole), or steepest-descent iterates of the problem's auxiliary operators on the
 noise-free data (``"sd-iterates"``)."""
 from __future__ import annotations
 
+from ...core import sandbox
 from ...core.jobspec import Field
 from ...linalg.operator import NormalOperator
 from ...core.errors import InputError
@@ -84,6 +85,9 @@ def check_recycle(values: dict) -> list:
 def load_solution(path: str, operator, key: str):
     """The /solution of a result file as a domain Vec of ``operator`` (read whole on every
     rank, like the recycle file: a solution is one vector); errors name ``key``."""
+    refusal = sandbox.input_refusal(path)
+    if refusal:
+        raise InputError((key, refusal))
     solution = read_hdf5_array(path, "solution", key).ravel()
     n = operator.shape[1]
     if solution.size != n:
