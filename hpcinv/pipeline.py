@@ -6,6 +6,7 @@ signal) is taken collectively, so no rank is ever left waiting in a collective a
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import socket
 import time
@@ -94,6 +95,8 @@ def run(spec, *, resume: bool = False, output: str | None = None,
     checkpoint (exit status 75, and the marker file ``<output>.stopped``).
     """
     spec = _as_spec(spec)
+    # The overrides are this run's: a JobSpec the caller passed stays as it was.
+    spec = dataclasses.replace(spec, output=dict(spec.output))
     if output is not None:
         spec.output["path"], problems = check_value("--output", str(output), OUTPUT_SCHEMA["path"])
         if problems:
@@ -125,9 +128,11 @@ def _start_point(store, path: str, fingerprint: str, resume: bool,
     if existing in ("other", "foreign") and not overwrite:
         raise InputError((OUTPUT_KEY, overwrite_refusal(path, existing)))
     if resume and existing == "same":
-        from .core.io.results import read_summary
+        from .core.io.results import read_summary, verify_result
 
-        return "complete", read_summary(path)
+        # A damaged result of this job is not kept: the run computes it again.
+        if not verify_result(path):
+            return "complete", read_summary(path)
     return "fresh", None
 
 

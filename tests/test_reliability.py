@@ -179,6 +179,17 @@ def test_inspect_verify_detects_an_altered_result(tmp_path):
     assert "attributes" in hpcinv(["inspect", "--verify", output]).stderr
 
 
+def test_resume_keeps_a_complete_result_only_when_it_verifies(tmp_path):
+    job, output = _job(tmp_path)
+    assert hpcinv(["run", job, "--quiet"]).returncode == 0
+    kept = hpcinv(["run", job, "--resume"])
+    assert kept.returncode == 0 and "kept" in kept.stdout
+    _set_nan(output, "solution")
+    again = hpcinv(["run", job, "--resume"])
+    assert again.returncode == 0 and "wrote" in again.stdout, again.stderr
+    assert verify_result(str(output)) == []
+
+
 # -- 3. outputs that must not be clobbered -------------------------------------------------
 
 def test_an_output_that_is_an_input_is_refused(tmp_path):
