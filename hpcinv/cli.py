@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and {command: handler(args)}."""
     parser = argparse.ArgumentParser(prog="hpcinv", description="MPI-parallel solver service "
                                      "for regularized linear inverse problems")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"hpcinv {__version__}")
     parser.add_argument("--sandbox", metavar="DIR", action="append", default=[],
                         help="service mode: inputs and outputs must lie in DIR (repeatable; "
                              "adds to $HPCINV_SANDBOX), [petsc] options naming files refused")
@@ -278,6 +282,11 @@ def main(argv=None) -> int:
     except RuntimeFailure as error:
         print(f"hpcinv: error: {error}", file=sys.stderr)
         return EXIT_RUNTIME_FAILURE
+    except BrokenPipeError:
+        # The reader went away (``hpcinv kinds | head``): what it wanted was printed.  Python
+        # would report the failed flush of stdout at exit, so stdout now goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The command line as users run it: run on 1 and 2 ranks, inspect, info, validate, demo."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from hpcinv.core.errors import EXIT_BAD_INPUT
 from hpcinv.core.io.results import read_solution, read_summary
-from helpers import ROOT, hpcinv
+from helpers import ROOT, clean_env, hpcinv
 
 
 # A lambda chosen by minimising a functional moves with the rounding of the reduction
@@ -148,3 +150,18 @@ def test_demo_runs_the_galaxy_job_and_plots_it(tmp_path):
         noisy, clean = result["data"][...], result["noise_free_data"][...]
         assert result["truth"].shape == result["solution"].shape
     assert 0.003 < np.linalg.norm(noisy - clean) / np.linalg.norm(clean) < 0.02
+
+
+def test_version_and_a_closed_pipe():
+    from hpcinv import __version__
+
+    version = hpcinv(["--version"])
+    assert version.returncode == 0 and version.stdout.strip() == f"hpcinv {__version__}"
+    # `hpcinv kinds | head -1`: the reader closes the pipe early; no traceback, status 0.
+    pipeline = subprocess.run(
+        f"set -o pipefail; {sys.executable} -m hpcinv kinds | head -1", shell=True,
+        executable="/bin/bash", cwd=ROOT, env=clean_env(), capture_output=True, text=True,
+        timeout=60)
+    assert pipeline.returncode == 0, pipeline.stderr
+    assert pipeline.stdout.startswith("[problem]") and "Traceback" not in pipeline.stderr
+    assert "BrokenPipe" not in pipeline.stderr

@@ -24,6 +24,19 @@ def _dockerfile_packages() -> set[str]:
 
 def test_dockerfile_installs_the_makefile_packages():
     assert _makefile_packages() == _dockerfile_packages()
+
+
+def test_readme_lists_the_makefile_packages():
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"Both install the missing Debian packages \(`([^`]+)`\)", text)
+    assert match, "README no longer lists the Debian packages where expected"
+    assert set(match.group(1).split()) == _makefile_packages()
+
+
+def test_license_is_the_one_pyproject_declares():
+    assert 'license = { text = "BSD-3-Clause" }' in (ROOT / "pyproject.toml").read_text()
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License") and "Neither the name" in text
     assert {"python3-petsc4py", "python3-slepc4py", "python3-h5py-mpi"} <= _makefile_packages()
 
 
