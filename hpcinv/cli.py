@@ -48,7 +48,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     slurm.add_argument("job")
     slurm.add_argument("--nodes", type=int, required=True)
     slurm.add_argument("--ntasks-per-node", type=int, required=True)
-    slurm.add_argument("--time", required=True, help="wall-clock limit [D-]HH:MM:SS")
+    slurm.add_argument("--time", required=True, help="wall-clock limit in any sbatch format: "
+                       "M, M:S, H:M:S, D-H, D-H:M, D-H:M:S")
     slurm.add_argument("--partition")
     slurm.add_argument("--account")
     slurm.add_argument("--grace", type=int, help="seconds before the limit at which SLURM "

@@ -232,7 +232,9 @@ def _locked_run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool
 def _mark_stopped(mpi, path, checkpoint, iteration, reason, stop_request) -> None:
     from .core.io.output import StopMarker
 
-    if mpi.rank == 0:
+    # Only a stop that left a checkpoint asks to be resumed (a signal during start-up of a
+    # fresh run left none: a requeue would only start over).
+    if mpi.rank == 0 and checkpoint is not None:
         StopMarker(path).write(checkpoint, iteration, reason, stop_request.name)
 
 

@@ -82,9 +82,19 @@ def test_stdout_by_default_and_grace_option():
     assert "--partition" not in result.stdout
 
 
-@pytest.mark.parametrize("text,expected", [("00:10:00", 600), ("1-02:03:04", 93784)])
+@pytest.mark.parametrize("text,expected", [
+    ("00:10:00", 600), ("1-02:03:04", 93784), ("60", 3600), ("90", 5400), ("5:30", 330),
+    ("2-0", 172800), ("1-12:30", 131400), ("100:00:00", 360000)])
 def test_time_limit_parsing(text, expected):
+    """Every format sbatch accepts: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S."""
     assert parse_time_limit(text) == expected
+
+
+@pytest.mark.parametrize("text", ["90 minutes", "0", "1:60", "1:61:00", "1-24", "", "-5",
+                                  "1:2:3:4", "UNLIMITED"])
+def test_time_limits_sbatch_would_reject_are_refused(text):
+    with pytest.raises(InputError, match="--time"):
+        parse_time_limit(text)
 
 
 def test_bad_arguments_name_the_option():

@@ -11,17 +11,33 @@ from .paths import resolve_input
 from .errors import InputError
 
 TEMPLATE = "jobs/slurm/hpcinv.sbatch.in"
-_WALL_TIME = re.compile(r"^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
+# sbatch's formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
+_WITH_DAYS = re.compile(r"^(\d+)-(\d+)(?::(\d+))?(?::(\d+))?$")
+_CLOCK = re.compile(r"^(\d+)(?::(\d+))?(?::(\d+))?$")
+_FORMATS = "M, M:S, H:M:S, D-H, D-H:M or D-H:M:S"
 _JOB_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
 
 
 def parse_time_limit(text: str) -> int:
-    """Seconds in a SLURM time limit ``[D-]HH:MM:SS``."""
-    match = _WALL_TIME.match(text)
-    if not match:
-        raise InputError(("--time", f"expected [D-]HH:MM:SS, got {text!r}"))
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    """Seconds in a SLURM time limit, in any of sbatch's formats (``60`` is an hour)."""
+    text = text.strip()
+    with_days, clock = _WITH_DAYS.match(text), _CLOCK.match(text)
+    if with_days:
+        days, hours, minutes, seconds = (int(g or 0) for g in with_days.groups())
+        bounded = (hours < 24, minutes < 60, seconds < 60)
+    elif clock:
+        parts = [int(g) for g in clock.groups() if g is not None]
+        days = 0
+        hours, minutes, seconds = ([0, *parts, 0] if len(parts) == 1 else
+                                   [0, *parts] if len(parts) == 2 else parts)
+        bounded = (seconds < 60, minutes < 60 or len(parts) < 3)
+    else:
+        bounded = (False,)
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds if all(bounded) else 0
+    if total <= 0:
+        raise InputError(("--time", f"expected a SLURM time limit ({_FORMATS}), got "
+                                    f"{text!r}"))
+    return total
 
 
 def render(job_file: str, *, nodes: int, ntasks_per_node: int, time: str,
