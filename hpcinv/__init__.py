@@ -12,8 +12,18 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 def run(spec, **options):
-    """Run a job (a JobSpec, a TOML path or TOML text) in this process; see
-    ``hpcinv.pipeline.run`` for the options.  Works under mpirun like the CLI."""
+    """Run a job (a JobSpec, a TOML path, TOML text or a dict of its tables) in this
+    process; see ``hpcinv.pipeline.run`` for the options.  Works under mpirun like the CLI.
+    The outcome holds the stop reason, the iterations, the result path and the solution."""
     from .pipeline import run as _run
 
     return _run(spec, **options)
+
+
+def solve(A, b, **arguments):
+    """Solve min ||A x - b|| for your own operator and data with any registered solver kind,
+    in this process and without files; see ``hpcinv.solve_api.solve`` for the arguments.
+    Works under mpirun (collective)."""
+    from .solve_api import solve as _solve
+
+    return _solve(A, b, **arguments)

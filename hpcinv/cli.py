@@ -22,8 +22,16 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                         help="service mode: inputs and outputs must lie in DIR (repeatable; "
                              "adds to $HPCINV_SANDBOX), [petsc] options naming files refused")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.epilog = ("run, demo and info take PETSc options after their arguments, as any "
+                     "PETSc program: hpcinv run job.toml -log_view -ksp_monitor "
+                     "(-help lists PETSc's)")
+    parser.commands = commands.choices
 
-    run = commands.add_parser("run", help="run a job (1 rank, or under mpirun/srun)")
+    run = commands.add_parser("run", help="run a job (1 rank, or under mpirun/srun)",
+                              epilog="PETSc options follow the job file, as in any PETSc "
+                                     "program: hpcinv run job.toml -log_view -ksp_monitor "
+                                     "-options_left (they win over the job's [petsc] table; "
+                                     "-help prints PETSc's options as the run uses them)")
     run.add_argument("job", help="job spec (TOML)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the job's checkpoint if there is one")
@@ -35,7 +43,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     validate = commands.add_parser("validate", help="check a job spec and its inputs, and "
                                    "estimate its memory per rank (no MPI)")
-    validate.add_argument("job")
+    validate.add_argument("job", help="job spec (TOML)")
     for sub in (run, validate):
         sub.add_argument("--sandbox", metavar="DIR", action="append", default=[],
                          dest="command_sandbox", help="as hpcinv --sandbox DIR")
@@ -44,21 +52,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                           "this node unless HPCINV_MAX_MEMORY_PER_RANK sets the limit "
                           "(default 1)")
 
-    slurm = commands.add_parser("slurm", help="write an sbatch script for a job")
-    slurm.add_argument("job")
-    slurm.add_argument("--nodes", type=int, required=True)
-    slurm.add_argument("--ntasks-per-node", type=int, required=True)
-    slurm.add_argument("--time", required=True, help="wall-clock limit in any sbatch format: "
-                       "M, M:S, H:M:S, D-H, D-H:M, D-H:M:S")
-    slurm.add_argument("--partition")
-    slurm.add_argument("--account")
-    slurm.add_argument("--grace", type=int, help="seconds before the limit at which SLURM "
-                       "signals a checkpoint (default: 10%% of the limit, 60-600 s)")
-    slurm.add_argument("--job-name")
-    slurm.add_argument("--script", help="write the script here instead of stdout")
+    from .core import slurm
+
+    slurm.add_arguments(commands.add_parser("slurm", help="write an sbatch script for a job"))
 
     inspect = commands.add_parser("inspect", help="summarise a result file")
-    inspect.add_argument("result")
+    inspect.add_argument("result", help="result file (HDF5) written by hpcinv run")
     inspect.add_argument("--json", action="store_true", help="print JSON")
     inspect.add_argument("--verify", action="store_true",
                          help="recompute every checksum; exit 2 when the file was altered")
@@ -68,7 +67,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     commands.add_parser("kinds", help="registered problem and solver kinds and their keys")
 
     plot = commands.add_parser("plot", help="figures (PNG) and FITS maps of a result")
-    plot.add_argument("result")
+    plot.add_argument("result", help="result file (HDF5) written by hpcinv run")
     plot.add_argument("--out", help="directory for the files (default: the result's)")
 
     demo = commands.add_parser("demo", help="run the built-in demo job (mock galaxy, PNKR) "
@@ -77,7 +76,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                       help="result file (default results/galaxy-demo.h5)")
     demo.add_argument("--max-iterations", type=int, default=None,
                       help="cap the loops (default: the demo job's)")
-    demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--quiet", action="store_true", help="no progress lines")
 
     from .reproduce import EXPERIMENTS, experiment
 
@@ -101,8 +100,11 @@ def _run_job(spec, args) -> int:
 
     comm = world()
     try:
+        # One job per process: its [petsc] options stay until PETSc finalizes, so
+        # -options_left can name the ones nothing used.
         outcome = run(spec, resume=getattr(args, "resume", False), output=args.output,
-                      quiet=args.quiet, overwrite=getattr(args, "overwrite", None))
+                      quiet=args.quiet, overwrite=getattr(args, "overwrite", None),
+                      keep_petsc_options=True)
     except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
         report_and_exit(error, comm)
     if comm.rank == 0 and outcome.result_path:
@@ -177,20 +179,10 @@ def _cmd_validate(args) -> int:
     return EXIT_OK
 
 
-def _cmd_slurm(args) -> int:
-    from .core.jobspec import load_spec
-    from .core.slurm import render
+def _cmd_slurm_script(args) -> int:
+    from .core.slurm import command
 
-    load_spec(args.job)   # refuse to queue a job that would fail validation
-    script = render(args.job, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
-                    time=args.time, partition=args.partition, account=args.account,
-                    grace_seconds=args.grace, job_name=args.job_name)
-    if args.script:
-        Path(args.script).write_text(script)
-        print(f"hpcinv: wrote {args.script}; submit with: sbatch {args.script}")
-    else:
-        sys.stdout.write(script)
-    return EXIT_OK
+    return command(args)
 
 
 def _cmd_inspect(args) -> int:
@@ -260,7 +252,7 @@ def _cmd_kinds(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm_script,
             "inspect": _cmd_inspect, "info": _cmd_info, "kinds": _cmd_kinds,
             "plot": _cmd_plot, "demo": _cmd_demo, "reproduce": _cmd_reproduce}
 
@@ -268,17 +260,40 @@ COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm,
 APP_COMMAND_MODULES = ("hpcinv.apps.galaxy.commands",)
 
 
-def main(argv=None) -> int:
-    parser, handlers = _parser()
-    args = parser.parse_args(argv)
-    from .core import sandbox
+def _print_petsc_help(parser, argv: list[str]) -> bool:
+    """Start PETSc (it prints its own help for ``-help``) and print the command's help on
+    rank 0; True when the command line holds nothing to run (``hpcinv run -help``)."""
+    from .core import petsc_command_line, petsc_env
 
-    for directory in args.sandbox + getattr(args, "command_sandbox", []):
-        sandbox.enable(directory)
+    command_at = petsc_command_line.command_index(argv)
+    command = argv[command_at]
+    if petsc_env.initialize().COMM_WORLD.rank == 0:
+        print(parser.commands[command].format_help(), flush=True)
+    return command == "run" and all(word.startswith("-") for word in argv[command_at + 1:])
+
+
+def main(argv=None) -> int:
+    from .core import petsc_command_line, petsc_env, sandbox
+    from .core.mpi import launcher_rank
+
+    argv, petsc_options = petsc_command_line.split(
+        sys.argv[1:] if argv is None else list(argv))
+    parser, handlers = _parser()
     try:
+        if "help" in petsc_options:
+            petsc_env.use_command_line_options(petsc_options)
+            if _print_petsc_help(parser, argv):
+                return EXIT_OK
+        args = parser.parse_args(argv)
+        for directory in args.sandbox + getattr(args, "command_sandbox", []):
+            sandbox.enable(directory)
+        petsc_command_line.check(petsc_options, sandbox.active())
+        petsc_env.use_command_line_options(petsc_options)
         return handlers[args.command](args)
     except InputError as error:
-        print(f"hpcinv: invalid input:\n{error.format()}", file=sys.stderr)
+        # Every rank found the same problem (the command line is the same on every rank).
+        if launcher_rank() == 0:
+            print(f"hpcinv: invalid input:\n{error.format()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RuntimeFailure as error:
         print(f"hpcinv: error: {error}", file=sys.stderr)

@@ -10,15 +10,17 @@ import dataclasses
 import datetime
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .core.jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec
+from .core.jobspec import PROBLEMS, SOLVERS, JobSpec, load_spec, parse_spec, spec_from_mapping
 from .core.jobspec.schema import check_value
 from .core.jobspec.spec import OUTPUT_SCHEMA
 from .core import petsc_env
+from .core.petsc_log import stage
 from .core.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, RuntimeFailure, job_keys
 from .core.mpi import agree, before_abort, forget_before_abort, same_on_every_rank
 from .core.reporting import rank0_progress
@@ -35,11 +37,15 @@ class RunOutcome:
     iterations: int
     exit_status: int
     kept: bool = False          # --resume found this job's result complete: nothing ran
+    solution: object = None     # the solution (a PETSc Vec) when this run computed it
+    solver_results: dict = dataclasses.field(default_factory=dict)   # e.g. Tikhonov's lambda
 
 
 def _as_spec(spec) -> JobSpec:
     if isinstance(spec, JobSpec):
         return spec
+    if isinstance(spec, Mapping):
+        return spec_from_mapping(spec)
     if isinstance(spec, (str, Path)) and str(spec).endswith(".toml"):
         return load_spec(str(spec))
     return parse_spec(str(spec))
@@ -84,15 +90,20 @@ def build(spec, comm=None):
 
 
 def run(spec, *, resume: bool = False, output: str | None = None,
-        quiet: bool = False, overwrite: bool | None = None) -> RunOutcome:
+        quiet: bool = False, overwrite: bool | None = None,
+        keep_petsc_options: bool = False) -> RunOutcome:
     """Run a job on all ranks of MPI_COMM_WORLD.
 
-    ``spec``: a JobSpec, a ``.toml`` path or TOML text.  ``resume`` continues from the
-    checkpoint ``<output>.ckpt`` when there is one (and does nothing when this job's result
-    is already complete); ``output`` overrides ``[output] path`` and ``overwrite``
-    ``[output] overwrite``; ``quiet`` silences rank 0's progress lines.  Raises InputError
-    for bad input before any heavy work.  SIGTERM and SIGUSR1 during the run stop it with a
-    checkpoint (exit status 75, and the marker file ``<output>.stopped``).
+    ``spec``: a JobSpec, a ``.toml`` path, TOML text or a dict of the job's tables.
+    ``resume`` continues from the checkpoint ``<output>.ckpt`` when there is one (and does
+    nothing when this job's result is already complete); ``output`` overrides ``[output]
+    path`` and ``overwrite`` ``[output] overwrite``; ``quiet`` silences rank 0's progress
+    lines.  The job's ``[petsc]`` options leave PETSc's database after the run, so a driver's
+    next job starts clean, unless ``keep_petsc_options`` (the ``hpcinv`` command: PETSc's
+    ``-options_left`` then reports the options no object used when it finalizes).  Raises
+    InputError for bad input before any heavy work.  SIGTERM and SIGUSR1 during the run stop
+    it with a checkpoint (exit status 75, and the marker file ``<output>.stopped``).  The
+    outcome holds the solution (a PETSc Vec) when this run computed it.
     """
     spec = _as_spec(spec)
     # The overrides are this run's: a JobSpec the caller passed stays as it was.
@@ -108,7 +119,8 @@ def run(spec, *, resume: bool = False, output: str | None = None,
         try:
             return _run(spec, PETSc, stop_request, resume=resume, quiet=quiet)
         finally:
-            petsc_env.clear_options(spec.petsc)
+            if not keep_petsc_options:
+                petsc_env.clear_options(spec.petsc)
 
 
 def _start_point(store, path: str, fingerprint: str, resume: bool,
@@ -142,10 +154,11 @@ def _run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool,
 
     mpi = PETSc.COMM_WORLD.tompi4py()
     path = spec.output["path"]
-    agree(mpi, check_path, path, spec)       # every rank: output directories may differ
-    lock = OutputLock(path)
-    lock.owner = mpi.bcast(agree(mpi, lambda: lock.acquire(spec.source)
-                                 if mpi.rank == 0 else None))
+    with stage("setup"):
+        agree(mpi, check_path, path, spec)   # every rank: output directories may differ
+        lock = OutputLock(path)
+        lock.owner = mpi.bcast(agree(mpi, lambda: lock.acquire(spec.source)
+                                     if mpi.rank == 0 else None))
     # Whichever rank aborts the job frees the output (the others die without cleaning up).
     before_abort(lock.remove_if_ours)
     try:
@@ -173,24 +186,27 @@ def _locked_run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool
     from .core.io.hdf5 import probe
 
     store = CheckpointStore(path, fingerprint, mpi)
-    # Ranks may see different files (node-local scratch, NFS caches): rank 0 decides.
-    decided = agree(mpi, lambda: _start_point(store, path, fingerprint, resume,
-                                              spec.output["overwrite"])
-                    if mpi.rank == 0 else None)
-    start, summary = mpi.bcast(decided)
-    if start == "complete":
-        _say(mpi, quiet, f"{path} is this job's complete result: nothing to resume")
-        return RunOutcome(path, None, summary["stop_reason"], int(summary["iterations"]),
-                          EXIT_OK, kept=True)
-    if start == "fresh" and resume:
-        _say(mpi, quiet, f"no checkpoint {store.path}: starting from the beginning")
-    probe(path, mpi)                         # an unwritable output fails now, not after
+    with stage("setup"):
+        # Ranks may see different files (node-local scratch, NFS caches): rank 0 decides.
+        decided = agree(mpi, lambda: _start_point(store, path, fingerprint, resume,
+                                                  spec.output["overwrite"])
+                        if mpi.rank == 0 else None)
+        start, summary = mpi.bcast(decided)
+        if start == "complete":
+            _say(mpi, quiet, f"{path} is this job's complete result: nothing to resume")
+            return RunOutcome(path, None, summary["stop_reason"],
+                              int(summary["iterations"]), EXIT_OK, kept=True)
+        if start == "fresh" and resume:
+            _say(mpi, quiet, f"no checkpoint {store.path}: starting from the beginning")
+        probe(path, mpi)                     # an unwritable output fails now, not after
 
-    problem, solver = build(spec, comm)
-    state = solver.initial_state()
+    with stage("problem build"):
+        problem, solver = build(spec, comm)
+        state = solver.initial_state()
     _check_space(mpi, path, problem, state, spec.output["store_data"])
     if start == "checkpoint":
-        state = store.load(state)
+        with stage("checkpoint"):
+            state = store.load(state)
         note = "" if solver.exact_resume else \
             f" ({spec.solver['kind']} restarts its Krylov space from the saved iterate)"
         _say(mpi, quiet, f"resuming from {store.path} at iteration {state.iteration}{note}")
@@ -208,10 +224,10 @@ def _locked_run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool
         solver, truth=problem.truth, progress=not quiet,
         progress_seconds=spec.output["progress_seconds"], wall_time=spec.solver["wall_time"],
         checkpoint_every=spec.output["checkpoint_every"],
-        checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=store.save,
+        checkpoint_seconds=spec.output["checkpoint_seconds"], checkpoint=_save_in_stage(store),
         stop_request=stop_request)
     clock = time.perf_counter()
-    with job_keys("solver"):
+    with job_keys("solver"), stage("solve"):
         reason = solver.solve(state, control)
     solve_seconds = time.perf_counter() - clock
     control.check_finite(reason)
@@ -223,10 +239,21 @@ def _locked_run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool
         _mark_stopped(mpi, path, store.path, state.iteration, reason, stop_request)
         return RunOutcome(None, store.path, reason, state.iteration, EXIT_INTERRUPTED)
 
-    _write(spec, mpi, problem, solver, state, control, store, reason=reason, start=start,
-           started=started, fingerprint=fingerprint,
-           timings={"setup_seconds": setup_seconds, "solve_seconds": solve_seconds})
-    return RunOutcome(path, None, reason, state.iteration, EXIT_OK)
+    with stage("result write"):
+        solution, attrs = _write(spec, mpi, problem, solver, state, control, store,
+                                 reason=reason, start=start, started=started,
+                                 fingerprint=fingerprint,
+                                 timings={"setup_seconds": setup_seconds,
+                                          "solve_seconds": solve_seconds})
+    return RunOutcome(path, None, reason, state.iteration, EXIT_OK, solution=solution,
+                      solver_results=attrs["solver_results"])
+
+
+def _save_in_stage(store):
+    def save(state, seconds: float) -> None:
+        with stage("checkpoint"):
+            store.save(state, seconds)
+    return save
 
 
 def _mark_stopped(mpi, path, checkpoint, iteration, reason, stop_request) -> None:
@@ -254,7 +281,8 @@ def _check_space(mpi, path, problem, state, store_data: bool) -> None:
 
 def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, started,
            fingerprint, timings):
-    """Write the result file (a signal arriving now is ignored: the result is nearly there)."""
+    """Write the result file (a signal arriving now is ignored: the result is nearly there);
+    returns the solution and the result's attributes."""
     from .core.io.results import write_result
     from .core.versions import collect
 
@@ -291,6 +319,7 @@ def _write(spec, mpi, problem, solver, state, control, store, *, reason, start, 
                  attrs=attrs, grid_shape=problem.grid_shape, derived=problem.derived(solution),
                  extra_vectors=extra)
     store.remove()
+    return solution, attrs
 
 
 def _semiconvergence(history) -> dict:

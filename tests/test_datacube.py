@@ -122,6 +122,26 @@ def test_linear_cube_over_a_wider_range_is_rebinned_onto_the_log_grid(tmp_path):
                                rtol=1e-12)
 
 
+def test_the_cubes_sky_wcs_goes_with_its_spectra_onto_the_problem_grid(tmp_path):
+    """The sky axes' WCS (x, y: FITS axes 1 and 2) is kept for the result's maps; a cube
+    without sky axes has none."""
+    flux = np.ones((600, 4, 5))
+    variance = str(_write_primary(tmp_path / "var.fits", np.full(flux.shape, 0.01)))
+    cube = read_cube_fits(_write_primary(tmp_path / "sky.fits", flux, _header()), variance)
+    observed = onto_problem_grid(cube, _tiny_wavelengths(), TINY_SKY, order=1)
+    sky = WCS(fits.Header.fromstring(observed.sky_wcs))
+    assert sky.naxis == 2 and list(sky.wcs.ctype) == ["RA---TAN", "DEC--TAN"]
+    np.testing.assert_allclose(sky.wcs.crval, [10.0, -20.0])
+    whole = WCS(_header())
+    np.testing.assert_allclose(sky.pixel_to_world_values(4, 3),
+                               whole.pixel_to_world_values(4, 3, 0)[:2], rtol=1e-12)
+    spectral_only = _header()
+    for key in ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD2_2"):
+        del spectral_only[key]
+    bare = read_cube_fits(_write_primary(tmp_path / "bare.fits", flux, spectral_only), variance)
+    assert bare.sky_wcs == ""
+
+
 def test_rebinned_variance_is_the_variance_of_the_rebinned_noise(tmp_path):
     """Propagated variance against 4000 spaxels of pure noise: their spread after
     rebinning matches it (the mean ratio to 2%, about 10 standard errors)."""

@@ -99,7 +99,8 @@ def test_plot_writes_figures_and_fits_maps(tmp_path):
     assert names == {"galaxy-convergence.png", "galaxy-maps.png", "galaxy-losvd.png",
                      "galaxy-maps.fits"}
     with fits.open(tmp_path / "figures" / "galaxy-maps.fits") as hdus:
-        assert {"MU_V", "TRUTH_MU_V", "H5", "MEAN_AGE"} <= {hdu.name for hdu in hdus}
+        assert {"MU_V", "TRUTH_MU_V", "H5", "MEAN_AGE", "MASS", "TRUTH_MASS"} <= \
+            {hdu.name for hdu in hdus}
         np.testing.assert_allclose(hdus["SIGMA_V"].data, products["sigma_v"].T)
         assert hdus["MU_V"].header["CRVAL1"] == -1.0
 

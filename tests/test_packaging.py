@@ -1,5 +1,6 @@
-"""Install-time contracts: Dockerfile and Makefile agree, PETSc is found with or without
-PETSC_DIR, .ci/run calls make test, test-mpi accepts only pytest's "no tests" status."""
+"""Install-time contracts: the container definitions (Dockerfile, Apptainer) and the Makefile
+agree, PETSc is found with or without PETSC_DIR, .ci/run calls make test, test-mpi accepts
+only pytest's "no tests" status."""
 import re
 import shutil
 import subprocess
@@ -9,6 +10,9 @@ from pathlib import Path
 from hpcinv.core.errors import EXIT_RUNTIME_FAILURE
 from helpers import ROOT, clean_env
 
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+APPTAINER_DEFINITION = ROOT / "docker" / "hpcinv.def"
+
 
 def _makefile_packages() -> set[str]:
     text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
@@ -16,14 +20,42 @@ def _makefile_packages() -> set[str]:
     return set(match.group(1).split())
 
 
-def _dockerfile_packages() -> set[str]:
-    text = (ROOT / "docker" / "Dockerfile").read_text().replace("\\\n", " ")
-    match = re.search(r"apt-get install -y --no-install-recommends\s+(.+?)\s+&&", text)
-    return set(match.group(1).split())
+def _installed_packages(path: Path) -> set[str]:
+    """The packages of the one ``apt-get install`` in a Dockerfile or Apptainer definition."""
+    text = path.read_text().replace("\\\n", " ")
+    installs = re.findall(r"apt-get install -y --no-install-recommends([^\n]+)", text)
+    assert len(installs) == 1, path
+    return set(installs[0].split("&&")[0].split())
 
 
-def test_dockerfile_installs_the_makefile_packages():
-    assert _makefile_packages() == _dockerfile_packages()
+def _apptainer_sections(path: Path) -> tuple[dict, dict]:
+    """(header, {section: body}) as Apptainer reads a definition: a line whose first word
+    starts with % opens a section; header lines are ``Key: value``, # starts a comment."""
+    header, sections, current = {}, {}, None
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if words and words[0].startswith("%"):
+            current = words[0][1:].lower()
+            assert current not in sections, f"%{current} twice"
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(line)
+        elif words and not words[0].startswith("#"):
+            key, separator, value = line.partition(":")
+            assert separator, f"header line without a key: {line!r}"
+            header[key.strip().lower()] = value.strip()
+    return header, {name: "\n".join(body).strip() for name, body in sections.items()}
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    return [tuple(line.split(None, 1)) for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_containers_install_the_makefile_packages():
+    assert _installed_packages(DOCKERFILE) == _makefile_packages()
+    assert _installed_packages(APPTAINER_DEFINITION) == _makefile_packages()
 
 
 def test_readme_lists_the_makefile_packages():
@@ -40,10 +72,52 @@ def test_license_is_the_one_pyproject_declares():
     assert {"python3-petsc4py", "python3-slepc4py", "python3-h5py-mpi"} <= _makefile_packages()
 
 
-def test_dockerfile_entrypoint_is_hpcinv():
-    text = (ROOT / "docker" / "Dockerfile").read_text()
-    assert text.startswith("#") and "FROM debian:bookworm-slim" in text
-    assert 'ENTRYPOINT ["hpcinv"]' in text
+def test_containers_pin_the_same_dated_base():
+    """A dated tag or a digest, never the moving bookworm-slim, in both definitions."""
+    froms = [argument for instruction, argument in _dockerfile_instructions()
+             if instruction == "FROM"]
+    header, _ = _apptainer_sections(APPTAINER_DEFINITION)
+    assert header["bootstrap"] == "docker"
+    assert froms == [header["from"]]
+    assert re.fullmatch(r"debian:bookworm-\d{8}-slim|debian@sha256:[0-9a-f]{64}", froms[0])
+
+
+def test_dockerfile_runs_hpcinv_as_a_regular_install_and_not_as_root():
+    instructions = _dockerfile_instructions()
+    users = [argument for instruction, argument in instructions if instruction == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    runs = " ".join(argument for instruction, argument in instructions if instruction == "RUN")
+    installs = re.findall(r"pip install ([^&]+)", runs)
+    assert len(installs) == 1 and not re.search(r"(^|\s)(-e|--editable)\b", installs[0])
+    environment = " ".join(argument for instruction, argument in instructions
+                           if instruction == "ENV")
+    assert "OMPI_ALLOW_RUN_AS_ROOT" not in environment   # a non-root user needs no consent
+    assert "OMPI_MCA_btl_vader_single_copy_mechanism=none" in environment
+    assert ("ENTRYPOINT", '["hpcinv"]') in instructions
+
+
+def test_templates_are_baked_in_only_on_request():
+    """pPXF's licence forbids redistributing MILES: the default image must not hold it."""
+    instructions = _dockerfile_instructions()
+    assert ("ARG", "WITH_TEMPLATES=0") in instructions
+    runs = [argument for instruction, argument in instructions if instruction == "RUN"]
+    fetching = [run for run in runs if "templates fetch" in run]
+    assert len(fetching) == 1
+    assert re.search(r"\b1\) hpcinv templates fetch ;;", fetching[0])
+
+
+def test_apptainer_definition_has_the_image_sections():
+    header, sections = _apptainer_sections(APPTAINER_DEFINITION)
+    assert {"files", "post", "environment", "runscript"} <= set(sections)
+    assert sections["runscript"] == 'exec hpcinv "$@"'
+    for line in sections["files"].splitlines():
+        assert (ROOT / line.split()[0]).exists(), line   # sources relative to the checkout
+    installs = re.findall(r"pip install (.+)", sections["post"])
+    assert len(installs) == 1 and not re.search(r"(^|\s)(-e|--editable)\b", installs[0])
+    environment = sections["environment"]
+    assert "OMPI_ALLOW_RUN_AS_ROOT" not in environment
+    assert "export OMPI_MCA_btl_vader_single_copy_mechanism=none" in environment
+    assert 'export PATH="/opt/hpcinv/bin:$PATH"' in environment
 
 
 def _fake_make(directory, status: int) -> Path:

@@ -16,6 +16,22 @@ def world():
     return MPI.COMM_WORLD
 
 
+# Where launchers (mpirun of Open MPI/MPICH, srun) say a process's rank before MPI starts.
+_LAUNCHER_RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
+
+
+def launcher_rank() -> int:
+    """This process's rank as its launcher set it (0 when not launched as an MPI job): for
+    messages printed once before MPI runs."""
+    import os
+
+    for variable in _LAUNCHER_RANK_VARIABLES:
+        value = os.environ.get(variable, "")
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
 def same_on_every_rank(mpi, value, root: int = 0):
     """``value`` as rank ``root`` has it, on every rank (collective).  For results that must
     not differ by a rounding between ranks: a chosen lambda from replicated LAPACK calls,

@@ -84,14 +84,27 @@ def options_to_argv(options: dict) -> list[str]:
     return argv
 
 
+# PETSc options of the ``hpcinv`` command line (``core.petsc_command_line``): they follow
+# every job's own options, so they win, and stay for the whole process.
+_command_line: dict = {}
+
+
+def use_command_line_options(options: dict) -> None:
+    """Give PETSc the options of the command line, before or after it started."""
+    _command_line.update(options)
+    if "petsc4py.PETSc" in sys.modules:
+        initialize()
+
+
 def initialize(options: dict | None = None):
     """Start MPI and PETSc once per process and load ``options`` into PETSc's database.
 
     Returns the PETSc module.  On the first call the options go onto PETSc's command line, so
     start-up options such as ``log_view`` work; later calls (Python drivers running several
-    jobs) insert them into the options database.
+    jobs) insert them into the options database.  Options of the ``hpcinv`` command line
+    (``use_command_line_options``) follow the job's, so they win.
     """
-    options = options or {}
+    options = {**(options or {}), **_command_line}
     # Debian's h5py picks its MPI build only from mpirun's environment variables, which
     # srun and single-process runs lack; once MPI runs, the MPI build is the right one.
     os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
@@ -138,10 +151,12 @@ _FINALIZE_OPTION_PREFIXES = ("log_", "options_left", "memory_view", "malloc_")
 
 
 def clear_options(options: dict) -> None:
-    """Remove a job's options after it ran, so the next job of a Python driver starts clean."""
+    """Remove a job's options after it ran, so the next job of a Python driver starts clean
+    (the command line's stay)."""
     from petsc4py import PETSc
 
     database = PETSc.Options()
     for key in options:
-        if not key.lstrip("-").startswith(_FINALIZE_OPTION_PREFIXES):
-            database.delValue(key.lstrip("-"))
+        name = key.lstrip("-")
+        if not name.startswith(_FINALIZE_OPTION_PREFIXES) and name not in _command_line:
+            database.delValue(name)

@@ -375,10 +375,40 @@ def _check(table: dict, sandbox: bool, seen: set, quote: bool = True) -> list:
 
 def check_petsc_options(table: dict, sandbox: bool) -> list:
     """``(key path, message)`` for every problem of a job's ``[petsc]`` table: values of known
-    options that are not of their type, and in service mode (``sandbox``) options that name
-    files, start programs or load code.  Outside service mode ``options_file`` must name a
-    readable PETSc options file; messages never quote its content."""
-    return [(f"petsc.{key}", message) for key, message in _check(table, sandbox, set())]
+    options that are not of their type, a ``ksp_type`` that is no least-squares method, and in
+    service mode (``sandbox``) options that name files, start programs or load code.  Outside
+    service mode ``options_file`` must name a readable PETSc options file; messages never
+    quote its content."""
+    problems = _check(table, sandbox, set()) + _non_least_squares_ksp_types(table)
+    return [(f"petsc.{key}", message) for key, message in problems]
+
+
+# -- the KSP type of hpcinv's own KSP ----------------------------------------------------------
+# The KSP types whose iterates minimise ||A x - b|| for a rectangular A, which the ``ksp``
+# solver kind and hpcinv's discrepancy test need.  PETSc 3.18 has no others: CGNE, the other
+# normal-equation method, requires a square operator.
+LEAST_SQUARES_KSP_TYPES = ("lsqr", "cgls")
+
+
+def least_squares_ksp_type_problem(ksp_type: str) -> str | None:
+    """Why the KSP type ``ksp_type`` cannot be hpcinv's KSP; None when it can."""
+    if ksp_type in LEAST_SQUARES_KSP_TYPES:
+        return None
+    return (f"{ksp_type!r} does not minimise ||A x - b|| for a rectangular A; use one of "
+            f"{', '.join(LEAST_SQUARES_KSP_TYPES)}")
+
+
+def _non_least_squares_ksp_types(table: dict) -> list:
+    """The unprefixed ``ksp_type`` is the type of hpcinv's own KSP (solver kind ``ksp``; every
+    other KSP hpcinv creates has an options prefix).  A value that is no PETSc type at all is
+    reported by the typed check already."""
+    problems = []
+    for key, value in table.items():
+        if str(key).lstrip("-").lower() == "ksp_type" and value in KSP_TYPES:
+            problem = least_squares_ksp_type_problem(value)
+            if problem:
+                problems.append((key, problem))
+    return problems
 
 
 # -- PETSc errors during option processing -----------------------------------------------------

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.petsc_log import logged
 from .layout import Layout
 from .shell import MATRIX_FREE_TYPES, shell_mat
+
+# Each operator class's own products become PETSc log events (``-log_view``), named
+# "<class> mult", "<class> multT", "<class> matmat", "<class> rmatmat".
+_LOGGED_PRODUCTS = {"mult": "mult", "mult_transpose": "multT", "matmat": "matmat",
+                    "rmatmat": "rmatmat"}
 
 
 def is_matrix_free(operator) -> bool:
@@ -40,6 +46,17 @@ class Operator:
 
     symmetric = False   # True when A^T = A (eigensolvers may use the Hermitian methods)
     _shell = None       # the shell Mat, made on first use
+    # The algebra's classes and assembled Mats (PETSc logs MatMult itself) are not logged:
+    # only the products that do the work appear in ``-log_view``.
+    log_products = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("log_products", True):
+            return
+        for method, label in _LOGGED_PRODUCTS.items():
+            if method in cls.__dict__:
+                setattr(cls, method, logged(f"{cls.__name__} {label}", cls.__dict__[method]))
 
     def __init__(self, range_layout, domain_layout, dtype=np.float64):
         self.range_layout = range_layout
@@ -136,6 +153,8 @@ class Operator:
 class MatOperator(Operator):
     """An operator held as an assembled PETSc Mat (AIJ, dense, ...)."""
 
+    log_products = False
+
     def __init__(self, mat):
         self.mat = mat
         comm = mat.getComm()
@@ -189,6 +208,8 @@ def _check_layouts(what: str, left: Layout, right: Layout) -> None:
 class Transposed(Operator):
     """A^T."""
 
+    log_products = False
+
     def __init__(self, operator: Operator):
         super().__init__(operator.domain_layout, operator.range_layout, operator.dtype)
         self.operator = operator
@@ -213,6 +234,8 @@ class Transposed(Operator):
 
 class Composed(Operator):
     """A B (B first): domain of B, range of A."""
+
+    log_products = False
 
     def __init__(self, outer: Operator, inner: Operator):
         _check_layouts("A @ B: the domain of A and the range of B", outer.domain_layout,
@@ -249,6 +272,8 @@ class NormalOperator(Composed):
 class Scaled(Operator):
     """alpha A."""
 
+    log_products = False
+
     def __init__(self, operator: Operator, alpha: float):
         super().__init__(operator.range_layout, operator.domain_layout, operator.dtype)
         self.operator, self.alpha = operator, float(alpha)
@@ -271,6 +296,8 @@ class Scaled(Operator):
 
 class Sum(Operator):
     """A + beta B for operators of the same shape and layouts."""
+
+    log_products = False
 
     def __init__(self, first: Operator, second: Operator, beta: float = 1.0):
         _check_layouts("A + B: the domains", first.domain_layout, second.domain_layout)
@@ -305,6 +332,8 @@ class StackedOperator(Operator):
     its local rows of A followed by its local rows of L.  This is also the layout of the left
     vectors SLEPc returns for a GSVD (``[u; v]``), so ``split`` serves both.
     """
+
+    log_products = False
 
     def __init__(self, A: Operator, L: Operator, weight: float = 1.0):
         if A.shape[1] != L.shape[1] or A.domain_layout != L.domain_layout:

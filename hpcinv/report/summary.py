@@ -9,6 +9,37 @@ def _finite(values) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _value(value) -> str:
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    # Long values (a cube's WCS header, a list of files) belong to ``inspect --json``.
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _solver_lines(summary: dict) -> list[str]:
+    """What the solver chose or found (the Tikhonov lambda and its rule, recycling spaces,
+    ...), and the problem's parameters."""
+    lines = []
+    for label, key in (("solver", "solver_results"), ("problem", "problem_attributes")):
+        values = summary.get(key) or {}
+        if values:
+            lines.append(f"{label:12s} " + ", ".join(f"{name} {_value(value)}"
+                                                      for name, value in values.items()))
+    return lines
+
+
+def _residual_line(summary: dict, history: dict, residual: np.ndarray) -> str:
+    text = (f"residual     relative {residual[0]:.4e} -> {residual[-1]:.4e} "
+            f"(min {residual.min():.4e})")
+    target = summary.get("discrepancy_target")
+    absolute = _finite(history.get("residual_norm", []))
+    if not target or not absolute.size or residual[-1] <= 0:
+        # Parameter-choice rules (GCV, L-curve, ...) and fixed iteration counts have none.
+        return text + "; no discrepancy target"
+    data_norm = absolute[-1] / residual[-1]
+    return text + (f"; discrepancy target tau*delta {target / data_norm:.4e} relative, "
+                   f"{target:.4e} absolute")
+
+
 def format_summary(path: str, summary: dict, history: dict) -> str:
     timings = summary.get("timings", {}) or {}
     versions = summary.get("versions", {}) or {}
@@ -23,14 +54,10 @@ def format_summary(path: str, summary: dict, history: dict) -> str:
         "timings      " + ", ".join(f"{k} {v:.3f}" for k, v in timings.items()),
         "versions     " + ", ".join(f"{k} {v}" for k, v in versions.items()),
     ]
+    lines += _solver_lines(summary)
     residual = _finite(history.get("relative_residual", []))
     if residual.size:
-        absolute = _finite(history.get("residual_norm", []))
-        data_norm = absolute[-1] / residual[-1] if residual[-1] > 0 else float("nan")
-        target = summary.get("discrepancy_target", float("nan")) / data_norm
-        lines.append(f"residual     relative {residual[0]:.4e} -> {residual[-1]:.4e} "
-                     f"(min {residual.min():.4e}); discrepancy target {target:.4e} "
-                     f"relative, {summary.get('discrepancy_target', float('nan')):.4e} absolute")
+        lines.append(_residual_line(summary, history, residual))
     error = _finite(history.get("relative_error", []))
     if error.size:
         best = int(np.nanargmin(history["relative_error"]))

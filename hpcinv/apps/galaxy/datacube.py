@@ -1,5 +1,6 @@
 """IFU datacubes in FITS: reading an observed cube (flux, variance, wavelength WCS) onto the
-galaxy problem's grids, and writing a cube in the MUSE layout.
+galaxy problem's grids, keeping its sky WCS for the result's maps, and writing a cube in the
+MUSE layout.
 
 The layout: an empty primary HDU, then image extensions ``DATA`` (flux), ``STAT``
 (variance) and, for mocks, ``NOISEFREE``, each (n_lambda, ny, nx) in numpy order, i.e.
@@ -31,6 +32,7 @@ class SpectralCube:
     edges: np.ndarray           # (n_lambda + 1,) pixel edges, Angstrom, increasing
     flux_origin: tuple          # (job key, "file[EXTENSION]"): where messages point
     variance_origin: tuple
+    sky_wcs: str                # the sky axes' WCS (``sky_wcs_header``)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ObservedCube:
     flux: np.ndarray            # (N, R)
     variance: np.ndarray        # (N, R)
     source: str
+    sky_wcs: str                # the cube's sky axes (``sky_wcs_header``): the maps' WCS
 
     def equation_noise(self, data_gram) -> np.ndarray:
         """delta_r = sqrt(sum_i N_ii sigma_ir^2) for every wavelength r.
@@ -192,6 +195,24 @@ def _wavelength_pixels(header, count: int, origin: tuple) -> tuple[np.ndarray, n
     return centres, edges
 
 
+def sky_wcs_header(header, origin: tuple) -> str:
+    """The WCS of the cube's sky axes (FITS axes 1 and 2: x, y) as header text, "" when the
+    header has none.  Spaxel (i, j) is sky basis point (i, j), so a result's maps lie on the
+    cube's own pixels and take this WCS unchanged: celestial (RA---TAN, ...) for an observed
+    cube, linear for a mock written by ``hpcinv mock``."""
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    if not (header.get("CTYPE1") and header.get("CTYPE2")):
+        return ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            return WCS(header).sub([1, 2]).to_header_string()
+    except ValueError as error:   # astropy.wcs errors are ValueErrors
+        key, where = origin
+        raise InputError((key, f"{where}: invalid sky WCS: {_first_line(error)}")) from None
+
+
 def read_cube_fits(cube_path: str, variance_path: str | None = None,
                    key: str = "problem.cube", variance_key: str = "problem.variance"
                    ) -> SpectralCube:
@@ -202,6 +223,7 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
         hdu = _flux_hdu(hdus, cube_path, key)
         flux, flux_origin = _cube_values(hdus, hdu, cube_path, key)
         wavelengths, edges = _wavelength_pixels(hdu.header, flux.shape[0], flux_origin)
+        sky_wcs = sky_wcs_header(hdu.header, flux_origin)
         if not variance_path:
             variance_hdu = _variance_hdu(hdus, cube_path, key, separate=False)
             variance, variance_origin = _cube_values(hdus, variance_hdu, cube_path, key)
@@ -214,7 +236,8 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
         raise InputError((variance_origin[0], f"{variance_origin[1]}: {_fits_shape(variance)} "
                                               f"pixels, the cube {flux_origin[1]} has "
                                               f"{_fits_shape(flux)}"))
-    return SpectralCube(flux, variance, wavelengths, edges, flux_origin, variance_origin)
+    return SpectralCube(flux, variance, wavelengths, edges, flux_origin, variance_origin,
+                        sky_wcs)
 
 
 def _log_edges(centres: np.ndarray) -> np.ndarray:
@@ -284,4 +307,4 @@ def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: t
     # correlated; delta_r needs only each wavelength's own variance.
     return ObservedCube(flux=fits_to_rows(np.tensordot(weights, flux, axes=1)),
                         variance=fits_to_rows(np.tensordot(weights ** 2, variance, axes=1)),
-                        source=cube.flux_origin[1])
+                        source=cube.flux_origin[1], sky_wcs=cube.sky_wcs)

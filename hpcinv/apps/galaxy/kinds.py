@@ -20,7 +20,7 @@ class GalaxyKind(ProblemKind):
         return (TensorBlockRows,)
 
     @staticmethod
-    def figures(derived: dict, directory, stem: str) -> list:
+    def figures(result, directory, stem: str) -> list:
         from .figures import galaxy_figures
 
-        return galaxy_figures(derived, directory, stem)
+        return galaxy_figures(result, directory, stem)

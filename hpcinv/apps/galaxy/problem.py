@@ -165,7 +165,10 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
     grid = DerivedGrid(sky[0].points, sky[1].points, *theta.physical_points(),
                        theta_weights=theta_weights,
                        light=light_per_mass(prepared.library, mesh.wavelength_range, theta))
-    cube_source = {"cube": prepared.cube.source} if prepared.cube is not None else {}
+    cube_source = {}
+    if prepared.cube is not None:
+        # hpcinv plot gives the maps the cube's sky WCS from the result's attributes.
+        cube_source = {"cube": prepared.cube.source, "cube_wcs": prepared.cube.sky_wcs}
     return GalaxyCube(operator=operator, data=data,
                       noise_norm=float(np.linalg.norm(blocks.equation_noise)),
                       truth=truth, grid_shape=(*sky_shape, *theta.shape),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -114,17 +116,55 @@ def read_solution(path: str) -> np.ndarray:
         return handle["solution"][()]
 
 
-def read_products(path: str) -> tuple[dict, dict, dict]:
-    """(derived arrays, history columns, attributes) of a result file."""
+@contextmanager
+def _reading(path):
+    """The result file open for reading; a missing or unreadable file is bad input."""
     import h5py
 
     if not Path(path).is_file():
         raise InputError((str(path), "no such result file"))
     try:
         with h5py.File(path, "r") as handle:
-            derived = {name: handle["derived"][name][()] for name in handle.get("derived", {})}
-            history = {name: handle["history"][name][()] for name in handle.get("history", {})}
-            attributes = {key: _attr(value) for key, value in handle.attrs.items()}
+            yield handle
     except OSError as error:
         raise InputError((str(path), f"not a readable HDF5 result file ({error})")) from None
+
+
+def _products(handle) -> tuple[dict, dict, dict]:
+    derived = {name: handle["derived"][name][()] for name in handle.get("derived", {})}
+    history = {name: handle["history"][name][()] for name in handle.get("history", {})}
+    attributes = {key: _attr(value) for key, value in handle.attrs.items()}
     return derived, history, attributes
+
+
+def read_products(path: str) -> tuple[dict, dict, dict]:
+    """(derived arrays, history columns, attributes) of a result file."""
+    with _reading(path) as handle:
+        return _products(handle)
+
+
+@dataclass(frozen=True)
+class ResultProducts:
+    """What ``hpcinv plot`` draws: a result's derived arrays, history columns, attributes
+    and the solution's grid shape.  The vectors (/solution, /truth, ...) are read only when
+    asked for: a galaxy result's solution may be far larger than anything plotted."""
+    path: Path
+    derived: dict
+    history: dict
+    attributes: dict
+    grid_shape: tuple
+
+    def vector(self, name: str) -> np.ndarray | None:
+        """The dataset /``name`` (solution, truth, data, ...), None when not stored."""
+        with _reading(self.path) as handle:
+            return handle[name][()] if name in handle else None
+
+
+def read_result(path: str) -> ResultProducts:
+    """A result file's products for ``hpcinv plot`` (serial; no MPI needed)."""
+    with _reading(path) as handle:
+        derived, history, attributes = _products(handle)
+        solution = handle.get("solution")
+        shape = solution.attrs.get("grid_shape", ()) if solution is not None else ()
+    return ResultProducts(Path(path), derived, history, attributes,
+                          tuple(int(n) for n in shape))

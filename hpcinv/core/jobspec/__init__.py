@@ -3,7 +3,7 @@ registries."""
 from .kinds import ProblemKind, SolverKind
 from .registry import PROBLEMS, SOLVERS
 from .schema import Field
-from .spec import JobSpec, load_spec, parse_spec
+from .spec import JobSpec, load_spec, parse_spec, spec_from_mapping
 
 __all__ = ["PROBLEMS", "SOLVERS", "Field", "JobSpec", "ProblemKind", "SolverKind", "load_spec",
-           "parse_spec"]
+           "parse_spec", "spec_from_mapping"]

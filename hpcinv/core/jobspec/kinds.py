@@ -49,8 +49,10 @@ class ProblemKind(_Kind):
         return None
 
     @staticmethod
-    def figures(derived: dict, directory, stem: str) -> list:
-        """Files ``hpcinv plot`` writes for this kind's derived products (serial)."""
+    def figures(result, directory, stem: str) -> list:
+        """Files ``hpcinv plot`` writes for this kind's results (serial): ``result`` is a
+        ``hpcinv.core.io.results.ResultProducts`` (``derived``, ``history``, ``attributes``,
+        ``grid_shape``; ``result.vector(name)`` reads /solution, /truth, ...)."""
         return []
 
 

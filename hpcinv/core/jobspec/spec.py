@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from ..errors import InputError
 from ..problem import missing_capability_message
 from .registry import PROBLEMS, SOLVERS
 from .schema import Field, validate_table
+from .toml_text import toml_text
 
 TABLES = ("problem", "solver", "output", "petsc")
 
@@ -28,7 +30,8 @@ OUTPUT_SCHEMA = {
                               minimum=0),
     "checkpoint_seconds": Field(float, 0.0, "write a checkpoint every T seconds (0: never)",
                                 minimum=0),
-    "progress_seconds": Field(float, 2.0, "seconds between progress lines on rank 0",
+    "progress_seconds": Field(float, None, "seconds between progress lines on rank 0 "
+                              "(default: 2 on a terminal, 10 when stderr is a file)",
                               minimum=0, exclusive_minimum=True),
     "store_data": Field(bool, True, "also store the data (and the truth when known)"),
     "overwrite": Field(bool, False, "replace an existing file at path that is not this "
@@ -117,6 +120,13 @@ def _validate_petsc(table: dict, problems: list) -> dict:
     return dict(table)
 
 
+def _petsc_problems_of_solver(solver_kind, petsc: dict) -> list:
+    """[(key, message)] for [petsc] options the solver kind would ignore (its
+    ``check_petsc_options``; a kind without one takes every option)."""
+    check = getattr(solver_kind, "check_petsc_options", None)
+    return [(f"petsc.{key}", message) for key, message in check(petsc)] if check else []
+
+
 def parse_spec(text: str, source: str = "<string>") -> JobSpec:
     """Validate a job spec; raise InputError listing every problem with its key path."""
     try:
@@ -132,7 +142,7 @@ def parse_spec(text: str, source: str = "<string>") -> JobSpec:
     for required in ("problem", "solver"):
         if not isinstance(data.get(required), dict):
             problems.append((required, "missing required table"))
-    spec_dir = Path(source).resolve().parent if source != "<string>" else None
+    spec_dir = Path(source).resolve().parent if _names_a_file(source) else None
 
     def resolve(name):
         return resolve_input(name, spec_dir)
@@ -150,13 +160,26 @@ def parse_spec(text: str, source: str = "<string>") -> JobSpec:
     output, output_problems = validate_table(tables["output"], OUTPUT_SCHEMA, "output")
     problems.extend(output_problems)
     petsc = _validate_petsc(tables["petsc"], problems)
+    problems.extend(_petsc_problems_of_solver(solver_kind, petsc))
     if problems:
         raise InputError(problems)
     if output["path"] is None:
-        stem = Path(source).stem if source != "<string>" else "result"
+        stem = Path(source).stem if _names_a_file(source) else "result"
         output["path"] = f"{stem}.h5"
     return JobSpec(text=text, source=source, problem=problem, solver=solver, output=output,
                    petsc=petsc, input_files=tuple(input_files))
+
+
+def _names_a_file(source: str) -> bool:
+    """False for the placeholders of jobs that come from no file ("<string>", "<dict>")."""
+    return not (source.startswith("<") and source.endswith(">"))
+
+
+def spec_from_mapping(mapping, source: str = "<dict>") -> JobSpec:
+    """Validate a job given as Python mappings ({"problem": {...}, "solver": {...}, ...}):
+    the JobSpec of the equivalent TOML text (same values, same fingerprint), whose ``text``
+    is that TOML; InputError with key paths as ``parse_spec`` gives."""
+    return parse_spec(toml_text(mapping), source=source)
 
 
 def load_spec(path: str) -> JobSpec:
@@ -165,6 +188,9 @@ def load_spec(path: str) -> JobSpec:
     from .. import sandbox
     from ..io.inputs import read_text_file
 
+    if not os.path.exists(path):
+        # The bundled jobs (``jobs/...``) of an installed hpcinv, from any directory.
+        path = resolve_input(str(path)) or path
     refusal = sandbox.input_refusal(str(path))
     if refusal:
         raise InputError((str(path), refusal))

@@ -24,7 +24,9 @@ class IterationControl:
     def __init__(self, comm, *, truth=None, data_norm: float = 1.0, target: float = 0.0,
                  max_iterations: int, wall_time: float = 0.0, checkpoint_every: int = 0,
                  checkpoint_seconds: float = 0.0, checkpoint=None, stop_request=None,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, monitor=None):
+        """``monitor(iteration, residual_norm)``, when given, sees every recorded iteration
+        (a method's own monitor lines, ``IterativeMethod.iteration_monitor``)."""
         self.comm = comm.tompi4py() if hasattr(comm, "tompi4py") else comm
         self.truth = truth
         self.truth_norm = truth.norm() if truth is not None else 0.0
@@ -38,6 +40,7 @@ class IterationControl:
         self.checkpoint = checkpoint
         self.stop_request = stop_request
         self.progress = progress
+        self.monitor = monitor
         self.started = time.monotonic()
         self._last_checkpoint = self.started
         self.checkpoints_written = 0
@@ -45,15 +48,20 @@ class IterationControl:
 
     @classmethod
     def for_method(cls, method, *, truth=None, progress: bool = False,
-                   progress_seconds: float = 2.0, **options) -> "IterationControl":
+                   progress_seconds: float | None = None, **options) -> "IterationControl":
         """The control of a run of ``method``: relative residuals against its residual
-        scale, its target, rank 0's progress lines when ``progress``; ``options`` as the
-        constructor's (wall time, checkpoints, stop request)."""
+        scale, its target, rank 0's progress lines when ``progress`` (every
+        ``progress_seconds``; None: 2 s on a terminal, 10 s otherwise), the method's
+        ``iteration_monitor``; ``options`` as the constructor's (wall time, checkpoints,
+        stop request)."""
         comm = method.operator.comm
         lines = Progress(enabled=progress and comm.tompi4py().rank == 0,
                          interval=progress_seconds, max_iterations=method.max_iterations)
+        # A plugin kind's algorithm need not be an IterativeMethod, nor offer a monitor.
+        monitor = getattr(method, "iteration_monitor", lambda: None)()
         return cls(comm, truth=truth, data_norm=method.residual_scale(), target=method.target,
-                   max_iterations=method.max_iterations, progress=lines, **options)
+                   max_iterations=method.max_iterations, progress=lines, monitor=monitor,
+                   **options)
 
     def elapsed(self, state) -> float:
         return state.seconds + time.monotonic() - self.started
@@ -83,6 +91,8 @@ class IterationControl:
                              seconds=self.elapsed(state), **extra)
         if self.progress is not None:
             self.progress.update(state.iteration, residual_norm, self.target)
+        if self.monitor is not None:
+            self.monitor(state.iteration, residual_norm)
         return self._decide(state)
 
     def _decide(self, state) -> str | None:
@@ -113,7 +123,7 @@ class IterationControl:
     def check_finite(self, reason: str) -> None:
         """Raise RuntimeFailure (the same on every rank: residual norms and targets are
         global reductions) when the run ended on a non-finite residual or target."""
-        if reason not in (NON_FINITE, f"ksp_diverged_{_KSP_NAN_OR_INF}"):
+        if reason != NON_FINITE:
             return
         iteration, residual, target = self.non_finite or ("?", float("nan"), self.target)
         failure = RuntimeFailure(
@@ -126,10 +136,6 @@ class IterationControl:
     def finish(self, state, residual_norm: float) -> None:
         if self.progress is not None:
             self.progress.update(state.iteration, residual_norm, self.target, force=True)
-
-
-# KSP_DIVERGED_NANORINF: a KSP's own test found a NaN or infinity.
-_KSP_NAN_OR_INF = -9
 
 
 def _bitwise_or():

@@ -3,7 +3,8 @@
 A kind (``core.jobspec.kinds.SolverKind``) states its schema (``parameters``), cross-key
 checks (``check_parameters``), the problem capabilities it needs (``requirements``, checked
 at validation against the problem kind's ``capabilities``) and ``build(problem, values)``,
-which maps checked values to the algorithm's keyword arguments.  Checkpointing is the
+which maps checked values to the algorithm's keyword arguments; ``check_petsc_options``
+refuses [petsc] options it would ignore.  Checkpointing is the
 algorithm's ``SolverState``; the kind adds nothing to it.  Kinds register with
 ``SOLVERS.register(name)``; ``MethodKind`` adds the keys every iterative method shares.
 """
@@ -25,6 +26,12 @@ class MethodKind(SolverKind):
     """A solver kind with the common keys (iteration limit, tau, wall time)."""
 
     parameters = COMMON_PARAMETERS
+
+    @staticmethod
+    def check_petsc_options(options: dict) -> list:
+        """[(option key, message)] for options of the job's [petsc] table that this kind
+        cannot honour and would silently ignore (validation calls it)."""
+        return []
 
 
 def discrepancy_arguments(problem, values: dict) -> dict:

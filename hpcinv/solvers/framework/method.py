@@ -100,6 +100,11 @@ class IterativeMethod:
         """What a method found besides x (a chosen lambda, a rank), for the result file."""
         return {}
 
+    def iteration_monitor(self):
+        """A callable ``(iteration, residual_norm)`` that a run's control calls after every
+        recorded iteration, or None (the default: progress lines only)."""
+        return None
+
     def residual_scale(self) -> float:
         """The data norm that relative residuals are measured against."""
         return self.data.norm()

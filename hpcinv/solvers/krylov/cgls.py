@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ...core.state import SolverState
 from ..framework.method import IterativeMethod
+from .monitor import ksp_monitor
 
 
 class CGLS(IterativeMethod):
@@ -15,6 +16,9 @@ class CGLS(IterativeMethod):
     discrepancy principle ||A x - b|| <= tau * noise_norm) or after ``max_iterations``."""
 
     _work = None   # A^T r and A p, made at the first step
+
+    def iteration_monitor(self):
+        return ksp_monitor(self.operator.comm)
 
     def at_least_squares_solution(self, state: SolverState) -> bool:
         return state.scalars["gamma"] == 0.0

@@ -1,21 +1,23 @@
 """A least-squares PETSc KSP (KSPLSQR, KSPCGLS) with hpcinv's stopping rule as its
 convergence test (``framework.ksp_driver``).
 
-Everything in the options database reaches this KSP (``-ksp_monitor``, ``-ksp_view``,
-``-ksp_lsqr_monitor``, ...).  A KSP's Krylov vectors cannot be saved, so a resumed run
-restarts the Krylov space from the saved iterate (``exact_resume = False``): it continues
-towards the same stopping rule, not along bit-identical iterates; ``LSQR`` and ``CGLS``
-resume exactly.
+The options database reaches this KSP (``-ksp_monitor``, ``-ksp_view``, ``-ksp_lsqr_monitor``,
+``-ksp_type`` among the least-squares types, a smaller ``-ksp_max_it``, ...) except what
+decides convergence, which stays hpcinv's (``framework.ksp_options``).  A KSP's Krylov
+vectors cannot be saved, so a resumed run restarts the Krylov space from the saved iterate
+(``exact_resume = False``): it continues towards the same stopping rule, not along
+bit-identical iterates; ``LSQR`` and ``CGLS`` resume exactly.
 """
 from __future__ import annotations
 
 from ...core.errors import ArgumentError
+from ...core.petsc_options import LEAST_SQUARES_KSP_TYPES
 from ..framework.ksp_driver import drive_ksp
 from ..framework.method import IterativeMethod
 from ...core.state import SolverState
 from ..framework.stopping import StoppingRule
 
-KSP_TYPES = ("lsqr", "cgls")
+KSP_TYPES = LEAST_SQUARES_KSP_TYPES
 
 
 class KSPLeastSquares(IterativeMethod):
@@ -49,7 +51,8 @@ class KSPLeastSquares(IterativeMethod):
 
         def observe(its, rnorm):
             # Both methods update x in place.  KSPLSQR reports ||b - A x||, KSPCGLS
-            # ||A^T (b - A x)||, so the stopping rule needs the residual itself.
+            # ||A^T (b - A x)||, so the stopping rule needs the residual itself.  The type is
+            # asked, not self.ksp_type: -ksp_type may have changed it.
             if ksp.getType() != "lsqr":
                 self.operator.mult(x, residual)
                 residual.aypx(-1.0, self.data)

@@ -10,6 +10,7 @@ import math
 
 from ...core.state import SolverState
 from ..framework.method import IterativeMethod
+from .monitor import ksp_monitor
 
 
 def _normalise(vec) -> float:
@@ -25,6 +26,9 @@ class LSQR(IterativeMethod):
     discrepancy principle ||A x - b|| <= tau * noise_norm) or after ``max_iterations``."""
 
     _work = None   # a domain and a range Vec, made at the first step
+
+    def iteration_monitor(self):
+        return ksp_monitor(self.operator.comm)
 
     def initial_state(self) -> SolverState:
         x, u = self.operator.create_vecs()
