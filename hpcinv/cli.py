@@ -31,7 +31,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                               epilog="PETSc options follow the job file, as in any PETSc "
                                      "program: hpcinv run job.toml -log_view -ksp_monitor "
                                      "-options_left (they win over the job's [petsc] table; "
-                                     "-help prints PETSc's options as the run uses them)")
+                                     "-help prints PETSc's options, then this help, and "
+                                     "PETSc's options of each object the run sets up)")
     run.add_argument("job", help="job spec (TOML)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the job's checkpoint if there is one")
@@ -115,12 +116,14 @@ def _run_job(spec, args) -> int:
 
 
 def _cmd_run(args) -> int:
+    from .core import petsc_command_line
     from .core.jobspec import load_spec
     from .core.mpi import agree, report_and_exit, world
 
     comm = world()
     try:
         spec = agree(comm, load_spec, args.job)   # input files may be visible to some ranks only
+        petsc_command_line.check_for_solver(args.petsc_options, spec.solver["kind"])
     except Exception as error:  # noqa: BLE001 - agreed on all ranks, reported once
         report_and_exit(error, comm)
     return _run_job(spec, args)
@@ -272,6 +275,14 @@ def _print_petsc_help(parser, argv: list[str]) -> bool:
     return command == "run" and all(word.startswith("-") for word in argv[command_at + 1:])
 
 
+def _sandbox_directories(argv: list[str]) -> list[str]:
+    """The ``--sandbox DIR`` arguments (global or the command's), read before argparse runs:
+    service mode must be on before PETSc sees any option, ``-help`` included."""
+    directories = [value for option, value in zip(argv, argv[1:]) if option == "--sandbox"]
+    return directories + [word.split("=", 1)[1] for word in argv
+                          if word.startswith("--sandbox=")]
+
+
 def main(argv=None) -> int:
     from .core import petsc_command_line, petsc_env, sandbox
     from .core.mpi import launcher_rank
@@ -280,15 +291,14 @@ def main(argv=None) -> int:
         sys.argv[1:] if argv is None else list(argv))
     parser, handlers = _parser()
     try:
-        if "help" in petsc_options:
-            petsc_env.use_command_line_options(petsc_options)
-            if _print_petsc_help(parser, argv):
-                return EXIT_OK
-        args = parser.parse_args(argv)
-        for directory in args.sandbox + getattr(args, "command_sandbox", []):
+        for directory in _sandbox_directories(argv):
             sandbox.enable(directory)
         petsc_command_line.check(petsc_options, sandbox.active())
         petsc_env.use_command_line_options(petsc_options)
+        if "help" in petsc_options and _print_petsc_help(parser, argv):
+            return EXIT_OK
+        args = parser.parse_args(argv)
+        args.petsc_options = petsc_options
         return handlers[args.command](args)
     except InputError as error:
         # Every rank found the same problem (the command line is the same on every rank).

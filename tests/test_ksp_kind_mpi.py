@@ -18,7 +18,6 @@ from hpcinv.core.errors import EXIT_BAD_INPUT, InputError  # noqa: E402
 from hpcinv.core.io.results import read_summary  # noqa: E402
 from hpcinv.core.jobspec import PROBLEMS, parse_spec  # noqa: E402
 from hpcinv.core.petsc_options import LEAST_SQUARES_KSP_TYPES  # noqa: E402
-from hpcinv.core.state import SolverState  # noqa: E402
 from hpcinv.solvers import IterationControl  # noqa: E402
 from hpcinv.solvers.framework.ksp_driver import drive_ksp, ksp_stop_reason  # noqa: E402
 from hpcinv.solvers.krylov import KSPLeastSquares  # noqa: E402
@@ -101,7 +100,9 @@ def test_every_least_squares_type_stops_on_the_discrepancy(mpi_tmp_path, ksp_typ
                                    'ksp_norm_type = "none"',
                                    'ksp_norm_type = "preconditioned"',
                                    'ksp_norm_type = "natural"',
-                                   'ksp_type = "cgls"\nksp_norm_type = "none"'])
+                                   'ksp_type = "cgls"\nksp_norm_type = "none"',
+                                   'ksp_pc_side = "right"',
+                                   'ksp_type = "cgls"\nksp_pc_side = "symmetric"'])
 def test_options_cannot_replace_the_discrepancy_test(mpi_tmp_path, petsc):
     _assert_discrepancy_stop(*_run(mpi_tmp_path, "options", petsc=petsc))
 

@@ -3,7 +3,9 @@ import re
 
 import pytest
 
-from helpers import hpcinv, write_job
+import subprocess
+
+from helpers import ROOT, clean_env, command, hpcinv, write_job
 from hpcinv.core.errors import InputError
 from hpcinv.core.petsc_command_line import check, split
 
@@ -76,6 +78,44 @@ def test_a_bad_command_line_option_is_bad_input(tmp_path):
     assert done.returncode == 2
     assert "command line -ksp_max_it: expected an integer, got 'many'" in done.stderr
     assert not (tmp_path / "out.h5").exists()
+
+
+def test_own_lsqr_refuses_ksp_options_from_the_command_line(tmp_path):
+    job = write_job(tmp_path, "job.toml", KSP_JOB.format(path=tmp_path / "out.h5", petsc="")
+                    .replace('kind = "ksp"', 'kind = "lsqr"'))
+    done = hpcinv(["run", job, "-ksp_rtol", "0.5"])
+    assert done.returncode == 2
+    assert "command line -ksp_rtol" in done.stderr and 'solver.kind = "ksp"' in done.stderr
+
+
+def test_service_mode_holds_with_help(tmp_path):
+    """-help starts PETSc before the arguments are parsed: the sandbox and the option checks
+    come first all the same."""
+    box = tmp_path / "box"
+    box.mkdir()
+    job = write_job(box, "job.toml", KSP_JOB.format(path=box / "out.h5", petsc=""))
+    outside = tmp_path / "escaped.txt"
+    done = hpcinv(["--sandbox", box, "run", job, "-help", "-log_view", f":{outside}"])
+    assert done.returncode == 2 and "refused in service mode" in done.stderr
+    assert not outside.exists()
+
+
+@pytest.mark.parametrize("kind", ["ksp", "lsqr"])
+def test_a_closed_pipe_does_not_stop_the_run(tmp_path, kind):
+    """``hpcinv run job.toml -ksp_monitor | head -1``: PETSc's and hpcinv's monitor lines
+    meet a closed pipe; the run finishes and writes its result."""
+    # Noise-free data and 3000 iterations: more monitor lines than a pipe buffers.
+    text = KSP_JOB.format(path=tmp_path / "out.h5", petsc="").replace(
+        'kind = "ksp"', f'kind = "{kind}"').replace("noise_level = 0.01", "noise_level = 0.0")
+    job = write_job(tmp_path, "job.toml", text.replace("max_iterations = 200",
+                                                       "max_iterations = 3000"))
+    process = subprocess.Popen(command(["run", job, "--quiet", "-ksp_monitor"]), cwd=ROOT,
+                               env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"KSP Residual norm" in process.stdout.readline()
+    process.stdout.close()
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 0, errors.decode()
+    assert (tmp_path / "out.h5").exists()
 
 
 def test_help_prints_petsc_and_hpcinv_options():

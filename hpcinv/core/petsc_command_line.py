@@ -3,7 +3,7 @@
 As in any PETSc program, an option is a single dash and a name (``-ksp_max_it``), followed by
 its value unless the next word is another option.  hpcinv's own options have two dashes
 (``--resume``), so the two never clash; ``-h`` stays hpcinv's help and ``-help`` is PETSc's
-(hpcinv's ``run`` help is printed before it).  The options are checked like a job's
+(PETSc prints its options as it starts, then hpcinv prints the command's help).  The options are checked like a job's
 ``[petsc]`` table (``core.petsc_options``: types of known options, and in service mode the
 refusals of options that name files), and reach PETSc's options database after the job's
 own, so the command line wins.
@@ -80,12 +80,24 @@ def split(argv: list[str]) -> tuple[list[str], dict]:
     return ours, options
 
 
+def _raise(problems: list) -> None:
+    if problems:
+        raise InputError([(f"command line -{key.removeprefix('petsc.')}", message)
+                          for key, message in problems])
+
+
 def check(options: dict, sandbox: bool) -> None:
     """Raise InputError naming each command-line option of the wrong type or refused in
     service mode (the same checks as a job's ``[petsc]`` table)."""
     from .petsc_options import check_petsc_options
 
-    problems = check_petsc_options(options, sandbox)
-    if problems:
-        raise InputError([(f"command line -{key.removeprefix('petsc.')}", message)
-                          for key, message in problems])
+    _raise(check_petsc_options(options, sandbox))
+
+
+def check_for_solver(options: dict, solver_kind: str) -> None:
+    """Raise InputError naming each command-line option the job's solver kind would ignore
+    (its ``check_petsc_options``, as for the job's ``[petsc]`` table)."""
+    from .jobspec import SOLVERS
+
+    check_kind = getattr(SOLVERS.get(solver_kind, "solver.kind"), "check_petsc_options", None)
+    _raise(check_kind(options) if check_kind else [])

@@ -12,6 +12,7 @@ import glob
 import importlib.util
 import os
 import re
+import signal
 import sys
 
 from . import sandbox
@@ -90,7 +91,9 @@ _command_line: dict = {}
 
 
 def use_command_line_options(options: dict) -> None:
-    """Give PETSc the options of the command line, before or after it started."""
+    """Give PETSc the options of the command line, before or after it started (a later
+    command line of the same process replaces the earlier one's)."""
+    _command_line.clear()
     _command_line.update(options)
     if "petsc4py.PETSc" in sys.modules:
         initialize()
@@ -124,6 +127,10 @@ def initialize(options: dict | None = None):
         with petsc_input_errors():
             petsc4py.init([sys.argv[0] if sys.argv else "hpcinv", *startup,
                            *options_to_argv(options)])
+        # PETSc traps SIGPIPE and aborts the job when a reader of its output goes away
+        # (``hpcinv run job.toml -ksp_monitor | head``); as Python does, a closed pipe
+        # only fails the write, and the run goes on.
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     from petsc4py import PETSc
 
     if already:

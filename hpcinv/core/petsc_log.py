@@ -3,8 +3,8 @@ the time goes.
 
 A run's phases are PETSc log stages (``hpcinv: setup``, ``hpcinv: problem build``,
 ``hpcinv: solve``, ``hpcinv: checkpoint``, ``hpcinv: result write``); every operator class's
-products are PETSc log events named after the class (``GaussianBlur mult``,
-``GaussianBlur multT``; see ``linalg.operator``).  Pushing a stage is logically collective:
+products are PETSc log events named after the class (``ReflectiveConvolution mult``,
+``ReflectiveConvolution multT``; see ``linalg.operator``).  Pushing a stage is logically collective:
 every rank passes through the same phases in the same order.  Stages and events are
 registered once per process, on first use, after PETSc has started.
 """

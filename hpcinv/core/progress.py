@@ -81,7 +81,7 @@ class Progress:
             return 0.0, math.inf
         rate = (k1 - k0) / (t1 - t0)
         remaining = float(self.max_iterations - k1)
-        if target > 0 and 0 < r1 < r0 and k0 > 0:
+        if target > 0 and 0 < r1 < r0 and k0 > 0 and remaining > 0:
             power = (math.log(r0) - math.log(r1)) / (math.log(k1) - math.log(k0))
             # k_target = k1 (r1 / target)^(1 / power), in logarithms (a slow decay overflows)
             growth = max(math.log(r1) - math.log(target), 0.0) / power

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 
@@ -11,6 +12,15 @@ def rank0_progress(comm, quiet: bool):
         if comm.rank == 0 and not quiet:
             print(f"hpcinv: {message}", file=sys.stderr, flush=True)
     return say
+
+
+def print_line(line: str) -> None:
+    """``line`` on standard output; once its reader went away (``hpcinv run ... | head``),
+    later lines go nowhere and the run goes on."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def json_safe(row: dict) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 
@@ -67,8 +68,8 @@ def _value(value, path: str, problems: list) -> str:
         if math.isnan(value):
             return "nan"
         return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        return _string(value)
+    if isinstance(value, (str, os.PathLike)):
+        return _string(os.fspath(value))
     if isinstance(value, (list, tuple)):
         items = [_value(item, f"{path}[{index}]", problems) for index, item in enumerate(value)]
         return f"[{', '.join(items)}]"

@@ -38,9 +38,11 @@ def ksp_stop_reason(code: int) -> str:
     reasons = PETSc.KSP.ConvergedReason
     # petsc4py is built against the PETSc it runs, so it names every code; sorted picks one
     # name where it has aliases (CONVERGED_ITERATING, ITERATING).
-    name = sorted(name for name in vars(reasons)
-                  if name.isupper() and getattr(reasons, name) == code)[0]
-    return _READABLE_REASONS.get(name, name.lower())
+    names = sorted(name for name in vars(reasons)
+                   if name.isupper() and getattr(reasons, name) == code)
+    if not names:   # a reason newer than this petsc4py
+        return f"ksp_reason_{code}"
+    return _READABLE_REASONS.get(names[0], names[0].lower())
 
 
 def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess: bool,
@@ -86,11 +88,21 @@ def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess
         return reasons.CONVERGED_ITS if stop == "max_iterations" else reasons.CONVERGED_ATOL
 
     ksp.setTolerances(rtol=0.0, atol=0.0, max_it=max_it)
-    # LSQR and CGLS support only this norm (CGLS also none); observe reads it.
+    # LSQR and CGLS support only this norm (CGLS also none), and only with a left (or no)
+    # preconditioner; observe reads it.
+    ksp.setPCSide(PETSc.PC.Side.LEFT)
     ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
     ksp.setInitialGuessNonzero(nonzero_guess)
     ksp.setConvergenceTest(converged)
-    ksp.solve(rhs, start)
+    if from_options:
+        from ...core.petsc_options import petsc_input_errors
+
+        # The KSP sets itself up here: a preconditioner the options chose that cannot work
+        # on this operator (-pc_type jacobi on a matrix-free one) is bad input.
+        with petsc_input_errors():
+            ksp.solve(rhs, start)
+    else:
+        ksp.solve(rhs, start)
     if outcome["its"] != ksp.getIterationNumber():
         # The KSP returned an iterate its test never saw (it stopped on its own first): the
         # history and the iteration count end at the iterate the method returns.

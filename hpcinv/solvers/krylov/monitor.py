@@ -3,6 +3,8 @@ prints (``  N KSP Residual norm R``), on rank 0, from hpcinv's record of each it
 Unlike KSPCGLS, which monitors ||A^T r||, the norm is always the residual ||b - A x||."""
 from __future__ import annotations
 
+from ...core.reporting import print_line
+
 
 def ksp_monitor(comm):
     """The iteration monitor ``-ksp_monitor`` asks for (``IterativeMethod.iteration_monitor``),
@@ -15,6 +17,6 @@ def ksp_monitor(comm):
 
     def monitor(iteration: int, residual_norm: float) -> None:
         if rank == 0:
-            print(f"{iteration:3d} KSP Residual norm {residual_norm:14.12e} ", flush=True)
+            print_line(f"{iteration:3d} KSP Residual norm {residual_norm:14.12e} ")
 
     return monitor
