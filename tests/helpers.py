@@ -46,6 +46,24 @@ def start(args, ranks: int = 1, cwd=None, **env) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def deconvolution_job(solver: str = "ksp", noise_level: float = 0.01,
+                      max_iterations: int = 200) -> str:
+    """The [problem] and [solver] tables of jobs/deconvolution-ksp.toml (a second's work)
+    with another solver kind, noise level or iteration limit."""
+    return f"""
+[problem]
+kind = "deconvolution"
+mesh = "meshes/deconvolution/line-256.toml"
+sigma = 0.03
+noise_level = {noise_level}
+seed = 1
+
+[solver]
+kind = "{solver}"
+max_iterations = {max_iterations}
+"""
+
+
 def write_job(directory: Path, name: str, text: str) -> Path:
     path = Path(directory) / name
     path.write_text(text)

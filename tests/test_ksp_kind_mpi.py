@@ -17,7 +17,8 @@ from hpcinv.cli import main  # noqa: E402
 from hpcinv.core.errors import EXIT_BAD_INPUT, InputError  # noqa: E402
 from hpcinv.core.io.results import read_summary  # noqa: E402
 from hpcinv.core.jobspec import PROBLEMS, parse_spec  # noqa: E402
-from hpcinv.core.petsc_options import LEAST_SQUARES_KSP_TYPES  # noqa: E402
+from hpcinv.core.petsc_options import (KSP_TYPES, LEAST_SQUARES_KSP_TYPES,  # noqa: E402
+                                     check_petsc_options)
 from hpcinv.solvers import IterationControl  # noqa: E402
 from hpcinv.solvers.framework.ksp_driver import drive_ksp, ksp_stop_reason  # noqa: E402
 from hpcinv.solvers.krylov import KSPLeastSquares  # noqa: E402
@@ -265,3 +266,11 @@ def test_the_ksp_kind_refuses_no_ksp_option_at_validation():
     with pytest.raises(InputError) as refused:
         parse_spec(_job(ROOT, "unused", petsc='ksp_type = "cg"'))
     assert [key for key, _ in refused.value.problems] == ["petsc.ksp_type"]
+
+
+@pytest.mark.parametrize("ksp_type", sorted(set(KSP_TYPES) - set(LEAST_SQUARES_KSP_TYPES)))
+def test_every_other_petsc_ksp_type_is_refused_at_validation(ksp_type):
+    """All of PETSc 3.18's KSP types: the two least-squares ones run (tests above), every
+    other one is bad input before anything runs."""
+    problems = check_petsc_options({"ksp_type": ksp_type}, sandbox=False)
+    assert [key for key, _ in problems] == ["petsc.ksp_type"]

@@ -5,27 +5,22 @@ import pytest
 
 import subprocess
 
-from helpers import ROOT, clean_env, command, hpcinv, write_job
+from helpers import ROOT, clean_env, command, deconvolution_job, hpcinv, write_job
 from hpcinv.core.errors import InputError
 from hpcinv.core.petsc_command_line import check, split
 
 STAGES = ("hpcinv: setup", "hpcinv: problem build", "hpcinv: solve", "hpcinv: result write")
 
-KSP_JOB = """
-[problem]
-kind = "deconvolution"
-mesh = "meshes/deconvolution/line-256.toml"
-sigma = 0.03
-noise_level = 0.01
-seed = 1
-[solver]
-kind = "ksp"
-max_iterations = 200
+JOB_OUTPUT = """
 [output]
 path = "{path}"
 [petsc]
 {petsc}
 """
+
+
+def _job_text(path, petsc: str = "", **solver) -> str:
+    return deconvolution_job(**solver) + JOB_OUTPUT.format(path=path, petsc=petsc)
 
 
 @pytest.mark.parametrize("argv, ours, options", [
@@ -57,8 +52,8 @@ def test_command_line_options_are_checked_like_the_petsc_table():
 
 @pytest.mark.parametrize("ranks", [1, 2])
 def test_options_reach_petsc_and_log_view_shows_hpcinv_stages(tmp_path, ranks):
-    job = write_job(tmp_path, "job.toml", KSP_JOB.format(path=tmp_path / "out.h5",
-                                                         petsc="ksp_monitr = true"))
+    job = write_job(tmp_path, "job.toml", _job_text(tmp_path / "out.h5",
+                                                    petsc="ksp_monitr = true"))
     done = hpcinv(["run", job, "--quiet", "-ksp_max_it", "3", "-log_view", "-options_left"],
                   ranks=ranks)
     assert done.returncode == 0, done.stderr
@@ -73,7 +68,7 @@ def test_options_reach_petsc_and_log_view_shows_hpcinv_stages(tmp_path, ranks):
 
 
 def test_a_bad_command_line_option_is_bad_input(tmp_path):
-    job = write_job(tmp_path, "job.toml", KSP_JOB.format(path=tmp_path / "out.h5", petsc=""))
+    job = write_job(tmp_path, "job.toml", _job_text(tmp_path / "out.h5"))
     done = hpcinv(["run", job, "-ksp_max_it", "many"])
     assert done.returncode == 2
     assert "command line -ksp_max_it: expected an integer, got 'many'" in done.stderr
@@ -81,8 +76,7 @@ def test_a_bad_command_line_option_is_bad_input(tmp_path):
 
 
 def test_own_lsqr_refuses_ksp_options_from_the_command_line(tmp_path):
-    job = write_job(tmp_path, "job.toml", KSP_JOB.format(path=tmp_path / "out.h5", petsc="")
-                    .replace('kind = "ksp"', 'kind = "lsqr"'))
+    job = write_job(tmp_path, "job.toml", _job_text(tmp_path / "out.h5", solver="lsqr"))
     done = hpcinv(["run", job, "-ksp_rtol", "0.5"])
     assert done.returncode == 2
     assert "command line -ksp_rtol" in done.stderr and 'solver.kind = "ksp"' in done.stderr
@@ -93,7 +87,7 @@ def test_service_mode_holds_with_help(tmp_path):
     come first all the same."""
     box = tmp_path / "box"
     box.mkdir()
-    job = write_job(box, "job.toml", KSP_JOB.format(path=box / "out.h5", petsc=""))
+    job = write_job(box, "job.toml", _job_text(box / "out.h5"))
     outside = tmp_path / "escaped.txt"
     done = hpcinv(["--sandbox", box, "run", job, "-help", "-log_view", f":{outside}"])
     assert done.returncode == 2 and "refused in service mode" in done.stderr
@@ -105,10 +99,8 @@ def test_a_closed_pipe_does_not_stop_the_run(tmp_path, kind):
     """``hpcinv run job.toml -ksp_monitor | head -1``: PETSc's and hpcinv's monitor lines
     meet a closed pipe; the run finishes and writes its result."""
     # Noise-free data and 3000 iterations: more monitor lines than a pipe buffers.
-    text = KSP_JOB.format(path=tmp_path / "out.h5", petsc="").replace(
-        'kind = "ksp"', f'kind = "{kind}"').replace("noise_level = 0.01", "noise_level = 0.0")
-    job = write_job(tmp_path, "job.toml", text.replace("max_iterations = 200",
-                                                       "max_iterations = 3000"))
+    job = write_job(tmp_path, "job.toml", _job_text(tmp_path / "out.h5", solver=kind,
+                                                    noise_level=0.0, max_iterations=3000))
     process = subprocess.Popen(command(["run", job, "--quiet", "-ksp_monitor"]), cwd=ROOT,
                                env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert b"KSP Residual norm" in process.stdout.readline()

@@ -3,26 +3,11 @@ that name files or start programs, and PETSc's own option errors as bad input (e
 key named, no traceback) on 1 and 2 ranks."""
 import pytest
 
-from helpers import hpcinv, write_job
+from helpers import deconvolution_job, hpcinv, write_job
 from hpcinv.core.petsc_options import check_petsc_options
 
-# jobs/deconvolution-ksp.toml without its [output] path and [petsc] table.
-JOB = """
-[problem]
-kind = "deconvolution"
-mesh = "meshes/deconvolution/line-256.toml"
-sigma = 0.03
-noise_level = 0.01
-seed = 1
-
-[solver]
-kind = "ksp"
-ksp_type = "lsqr"
-tau = 1.02
-max_iterations = 200
-
-[petsc]
-"""
+# jobs/deconvolution-ksp.toml without its [output] path, and an empty [petsc] table.
+JOB = deconvolution_job() + "\n[petsc]\n"
 
 
 def _job(directory, options: str):

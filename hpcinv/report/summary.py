@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .convergence import relative_target
+
 
 def _finite(values) -> np.ndarray:
     values = np.asarray(values, dtype=float)
@@ -31,12 +33,11 @@ def _residual_line(summary: dict, history: dict, residual: np.ndarray) -> str:
     text = (f"residual     relative {residual[0]:.4e} -> {residual[-1]:.4e} "
             f"(min {residual.min():.4e})")
     target = summary.get("discrepancy_target")
-    absolute = _finite(history.get("residual_norm", []))
-    if not target or not absolute.size or residual[-1] <= 0:
+    relative = relative_target(history, target)
+    if relative is None:
         # Parameter-choice rules (GCV, L-curve, ...) and fixed iteration counts have none.
         return text + "; no discrepancy target"
-    data_norm = absolute[-1] / residual[-1]
-    return text + (f"; discrepancy target tau*delta {target / data_norm:.4e} relative, "
+    return text + (f"; discrepancy target tau*delta {relative:.4e} relative, "
                    f"{target:.4e} absolute")
 
 
