@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Keep in sync with docker/Dockerfile (tests/test_packaging.py checks that they agree).
 APT_PACKAGES := openmpi-bin python3-mpi4py python3-petsc4py python3-slepc4py python3-h5py-mpi \
-                python3-numpy python3-scipy python3-matplotlib python3-astropy python3-numba python3-sklearn python3-mpi4py-fft python3-venv python3-pip
+                python3-numpy python3-scipy python3-matplotlib python3-astropy python3-numba python3-sklearn python3-mpi4py-fft python3-segyio python3-venv python3-pip
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python

@@ -260,7 +260,7 @@ COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "slurm": _cmd_slurm_scri
             "plot": _cmd_plot, "demo": _cmd_demo, "reproduce": _cmd_reproduce}
 
 # Applications' own commands (each module's add_commands(subparsers) -> {name: handler}).
-APP_COMMAND_MODULES = ("hpcinv.apps.galaxy.commands",)
+APP_COMMAND_MODULES = ("hpcinv.apps.galaxy.commands", "hpcinv.apps.seismic.commands")
 
 
 def _print_petsc_help(parser, argv: list[str]) -> bool:

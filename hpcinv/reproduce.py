@@ -15,6 +15,7 @@ EXPERIMENTS = {   # name -> module
     "pnkr-vs-ppxf": "hpcinv.apps.galaxy.reproduce_pnkr_vs_ppxf",
     "luiken-ch3": "hpcinv.apps.classic.reproduce_luiken_ch3",
     "recycling": "hpcinv.apps.imaging.reproduce_recycling",
+    "luiken-ch4": "hpcinv.apps.seismic.reproduce_luiken_ch4",
 }
 
 

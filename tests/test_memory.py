@@ -212,7 +212,8 @@ def test_check_memory_names_the_driving_key(monkeypatch):
 # (e): every kind and every shipped job has an estimate -------------------------------------
 
 MINIMAL = {"deconvolution": 'mesh = "meshes/deconvolution/line-256.toml"',
-           "galaxy": 'mesh = "meshes/galaxy/tiny.toml"'}
+           "galaxy": 'mesh = "meshes/galaxy/tiny.toml"',
+           "mdd": 'mesh = "meshes/seismic/tiny.toml"'}
 
 
 @pytest.mark.parametrize("kind", PROBLEMS.names())

@@ -153,3 +153,19 @@ def pnkr_memory(values: dict, problem: MemoryEstimate) -> MemoryEstimate:
     if values["step"] == "constant":
         replicated += 2 * (DOUBLE + INDEX) * sparse_factor_nonzeros(spatial, 2)
     return MemoryEstimate(vectors(3, n) + vectors(2, m), replicated)
+
+
+# Block Krylov MDD -------------------------------------------------------------------------
+
+def block_krylov_memory(values: dict, problem: MemoryEstimate) -> MemoryEstimate:
+    """Per frequency: the data block, the start's residual, the deflated block and Q1 (each
+    at most one range vector over all frequencies: the complex half spectrum of real traces
+    holds as many bytes), the iterate, its start and g's blocks (domain vectors), and for
+    k block steps the basis V and its image A V, whose widths are at most k times the
+    receivers: k domain and k range vectors.  k = ``iterations``, or ``max_iterations`` with
+    the per-frequency discrepancy rule."""
+    k = values["max_iterations"] if values["frequency_discrepancy"] else values["iterations"]
+    keys = ("solver.max_iterations",) if values["frequency_discrepancy"] else \
+        ("solver.iterations",)
+    return MemoryEstimate(vectors(4 + k, problem.rows) + vectors(4 + k, problem.columns),
+                          keys=keys)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...core.jobspec.schema import Field, validate_table
+from ...core.jobspec.schema import Field, validate_tables
 from ...core.errors import InputError
 from ...core.io.inputs import read_toml_file
 
@@ -57,20 +57,10 @@ class GalaxyMesh:
 
 
 def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
-    data = read_toml_file(path, key, "mesh")
-    problems, values = [], {}
-    for table in data:
-        if table not in SCHEMA:
-            problems.append((table, f"unknown table (known: {', '.join(SCHEMA)})"))
-    for table, schema in SCHEMA.items():
-        content = data.get(table, {})
-        if not isinstance(content, dict):
-            problems.append((table, "expected a table"))
-            continue
-        values[table], table_problems = validate_table(content, schema, table)
-        problems += table_problems
-        if not table_problems and "range" in values[table]:
-            low, high = values[table]["range"]
+    values, problems = validate_tables(read_toml_file(path, key, "mesh"), SCHEMA)
+    for table, table_values in values.items():
+        if "range" in table_values:
+            low, high = table_values["range"]
             if high <= low:
                 problems.append((f"{table}.range", f"must be increasing, got {[low, high]}"))
     if problems:

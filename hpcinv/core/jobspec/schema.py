@@ -133,3 +133,21 @@ def describe(schema: dict[str, Field]) -> list[tuple[str, str, str, str]]:
         default = "required" if field.required else repr(field.default)
         rows.append((key, _type_name(field.kind), default, field.help))
     return rows
+
+
+def validate_tables(data: dict, schemas: dict[str, dict]) -> tuple[dict, list]:
+    """Validate a file of several tables (a mesh): ``{table: values}`` of the tables without
+    problems (a missing one gets its defaults) and every problem, unknown tables included."""
+    problems = [(table, f"unknown table (known: {', '.join(schemas)})")
+                for table in data if table not in schemas]
+    values = {}
+    for table, schema in schemas.items():
+        content = data.get(table, {})
+        if not isinstance(content, dict):
+            problems.append((table, "expected a table"))
+            continue
+        table_values, table_problems = validate_table(content, schema, table)
+        problems += table_problems
+        if not table_problems:
+            values[table] = table_values
+    return values, problems
