@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InputError
-from ...core.io.inputs import check_real, reading_fits
+from ...core.io.inputs import check_real, first_line, reading_fits
 
 VARIANCE_EXTENSIONS = ("STAT", "VARIANCE", "VAR")
 _WAVELENGTH_TYPES = ("WAVE", "AWAV")   # vacuum or air; with -LOG, -TAB, ... algorithms
@@ -165,10 +165,6 @@ def _variance_hdu(hdus, path: str, key: str, separate: bool):
                            f"problem.variance"))
 
 
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
 def _wavelength_pixels(header, count: int, origin: tuple) -> tuple[np.ndarray, np.ndarray]:
     """(centres, edges) in Angstrom of the ``count`` pixels along FITS axis 3."""
     import astropy.units as u
@@ -188,7 +184,7 @@ def _wavelength_pixels(header, count: int, origin: tuple) -> tuple[np.ndarray, n
         edges = spectral.pixel_to_world(np.arange(count + 1) - 0.5).to_value(u.AA)
         centres = spectral.pixel_to_world(np.arange(count)).to_value(u.AA)
     except ValueError as error:   # astropy.wcs errors are ValueErrors
-        raise InputError((key, f"{where}: invalid wavelength WCS: {_first_line(error)}")) from None
+        raise InputError((key, f"{where}: invalid wavelength WCS: {first_line(error)}")) from None
     if not (np.all(np.isfinite(edges)) and edges[0] > 0 and np.all(np.diff(edges) > 0)):
         raise InputError((key, f"{where}: the wavelengths must be positive and increase along "
                                f"axis 3 (got {edges[0]:.6g} to {edges[-1]:.6g} A)"))
@@ -210,7 +206,7 @@ def sky_wcs_header(header, origin: tuple) -> str:
             return WCS(header).sub([1, 2]).to_header_string()
     except ValueError as error:   # astropy.wcs errors are ValueErrors
         key, where = origin
-        raise InputError((key, f"{where}: invalid sky WCS: {_first_line(error)}")) from None
+        raise InputError((key, f"{where}: invalid sky WCS: {first_line(error)}")) from None
 
 
 def read_cube_fits(cube_path: str, variance_path: str | None = None,

@@ -15,14 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import InputError
-from ...core.io.inputs import check_real
+from ...core.io.inputs import check_real, first_line
 from .wavefield import Wavefield, receivers_of, trace_major
 
 SAMPLING = ("dt", "dr")
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _sampling_value(value, name: str, where: str, key: str) -> float:
@@ -48,7 +44,7 @@ def _hdf5_file(path: str, key: str):
         with h5py.File(path, "r") as handle:
             yield handle
     except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {_first_line(error)}")) from None
+        raise InputError((key, f"cannot read HDF5 file {path}: {first_line(error)}")) from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +94,7 @@ def _npz_file(path: str, key: str):
         with np.load(path, allow_pickle=False) as archive:
             yield archive
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise InputError((key, f"cannot read NPZ file {path}: {_first_line(error)}")) from None
+        raise InputError((key, f"cannot read NPZ file {path}: {first_line(error)}")) from None
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.io.inputs import first_line
 from .wavefield import Wavefield, receivers_of
 
 MICROSECONDS = 1e6
@@ -34,10 +35,6 @@ BINARY_SAMPLES_AT, BINARY_FORMAT_AT, TRACE_SAMPLES_AT = 3220, 3224, 3600 + 114
 # The sample formats segyio reads: IBM float, integers of 4, 2 and 1 bytes, IEEE float of 4
 # and 8 bytes, and the SEG-Y rev 2 unsigned and 8-byte integer formats.
 SAMPLE_FORMATS = (1, 2, 3, 5, 6, 8, 9, 10, 11, 12, 16)
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _binary_header_problem(path: str) -> str | None:
@@ -75,7 +72,7 @@ def _segy_file(path: str, key: str):
         with segyio.open(path, "r", ignore_geometry=True) as handle:
             yield handle
     except (OSError, RuntimeError, ValueError, IndexError) as error:
-        raise InputError((key, f"cannot read SEG-Y file {path}: {_first_line(error)}")) from None
+        raise InputError((key, f"cannot read SEG-Y file {path}: {first_line(error)}")) from None
 
 
 def _scaled(values: np.ndarray, scalars: np.ndarray) -> np.ndarray:

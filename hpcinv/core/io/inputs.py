@@ -83,9 +83,10 @@ def check_real(array, where: str, key: str, *, allow_complex: bool = False) -> n
     return array.astype(np.complex128 if array.dtype.kind == "c" else np.float64, copy=False)
 
 
-def _line(error: Exception) -> str:
-    """The first line of an error's message (HDF5's can span several)."""
-    return (str(error).strip().splitlines() or [""])[0]
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (HDF5's and segyio's can span several), or the
+    error's type when the message is empty."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _datasets(handle, limit: int = 12) -> str:
@@ -122,7 +123,7 @@ def read_hdf5_array(path, name: str, key: str, *, allow_complex: bool = False,
             try:
                 item = handle.get(name)
             except (KeyError, ValueError, OSError, RuntimeError, TypeError) as error:
-                raise InputError((key, f"cannot open {where}: {_line(error)}")) from None
+                raise InputError((key, f"cannot open {where}: {first_line(error)}")) from None
             if item is None:
                 if name in handle:
                     raise InputError((key, f"{name!r} in {path} is a broken link"))
@@ -140,9 +141,9 @@ def read_hdf5_array(path, name: str, key: str, *, allow_complex: bool = False,
             try:
                 values = item[()]
             except (OSError, ValueError, TypeError, RuntimeError) as error:
-                raise InputError((key, f"cannot read {where}: {_line(error)}")) from None
+                raise InputError((key, f"cannot read {where}: {first_line(error)}")) from None
     except OSError as error:
-        raise InputError((key, f"cannot read HDF5 file {path}: {_line(error)}")) from None
+        raise InputError((key, f"cannot read HDF5 file {path}: {first_line(error)}")) from None
     array = check_real(values, where, key, allow_complex=allow_complex)
     if finite:
         bad = np.flatnonzero(~np.isfinite(array.ravel()))
@@ -158,7 +159,7 @@ FITS_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeEr
 
 
 def _fits_problem(error: Exception) -> str:
-    text = _line(error)
+    text = first_line(error)
     if text.startswith("No SIMPLE card found"):
         return "not a FITS file (no SIMPLE card)"
     if isinstance(error, OSError) and text:
