@@ -139,7 +139,11 @@ class BlockKrylovMDD(IterativeMethod):
 
     def _start_solvers(self, state: SolverState) -> list:
         """Each frequency's solver, started from the state's g (collective)."""
-        g_blocks = self.operator.domain_transform.to_frequency(state.vectors["x"])
+        x = state.vectors["x"]
+        # A fresh run starts from g = 0: no transform of it (norm is collective, as the
+        # transform would be).
+        g_blocks = None if x.norm() == 0.0 \
+            else self.operator.domain_transform.to_frequency(x)
         # One scale for all frequencies: a frequency whose model block is weak next to the
         # strongest (the zero frequency of a Ricker wavelet) is truncated, not inverted.
         local = max((float(np.linalg.norm(block)) for block in self.operator.model_blocks),
@@ -148,10 +152,12 @@ class BlockKrylovMDD(IterativeMethod):
         solvers = []
         for k in range(self.frequency_layout.local_size):
             matrix, data = self._system(k)
-            start = g_blocks[k].conj().T
+            start = None if g_blocks is None else g_blocks[k].conj().T
+            if start is not None and self._real_bins[k]:
+                start = start.real
             solvers.append(frequency_solver(
                 self.method, matrix, data, tolerance=self.deflation_tolerance,
-                start=start.real if self._real_bins[k] else start, matrix_scale=scale))
+                start=start, matrix_scale=scale))
         return solvers
 
     def _solvers(self, state: SolverState) -> list:
