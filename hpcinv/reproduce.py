@@ -16,6 +16,7 @@ EXPERIMENTS = {   # name -> module
     "luiken-ch3": "hpcinv.apps.classic.reproduce_luiken_ch3",
     "recycling": "hpcinv.apps.imaging.reproduce_recycling",
     "luiken-ch4": "hpcinv.apps.seismic.reproduce_luiken_ch4",
+    "luiken-ch5": "hpcinv.apps.seismic.reproduce_luiken_ch5",
 }
 
 

@@ -429,7 +429,8 @@ def test_relative_error_per_frequency(layered_result, tmp_path):
     assert errors[f] == pytest.approx(np.linalg.norm(spectra[0] - spectra[1])
                                       / np.linalg.norm(spectra[1]))
     written = mdd_figures(result, tmp_path, "layered")
-    assert sorted(p.name for p in written) == ["layered-frequency-error.png",
+    assert sorted(p.name for p in written) == ["layered-cross-sections.png",
+                                               "layered-frequency-error.png",
                                                "layered-gathers.png"]
 
 

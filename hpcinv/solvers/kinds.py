@@ -1,4 +1,5 @@
 """Importing this registers every built-in solver kind (``core.jobspec.SOLVERS``)."""
+from .constrained import kinds as _constrained  # noqa: F401
 from .kaczmarz import kinds as _kaczmarz  # noqa: F401
 from .krylov import kinds as _krylov  # noqa: F401
 from .recycling import kinds as _recycling  # noqa: F401

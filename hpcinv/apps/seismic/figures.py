@@ -4,7 +4,11 @@
   truth / estimate / estimate - truth when the truth is stored, all on one colour scale so
   that amplitudes compare; receiver position across, time down;
 * ``<stem>-frequency-error.png``: ||G_f - G_true,f||_F / ||G_true,f||_F over the operator's
-  frequencies (when the truth is stored).
+  frequencies (when the truth is stored);
+* ``<stem>-cross-sections.png``, as the thesis' Fig. 5.13 (redatuming, ch. 5): g(t) at four
+  (virtual source, receiver) pairs, estimate over truth (when stored), only when the virtual
+  sources are the receivers (n_r = n_v).  The semiconvergence curve, the relative error per
+  iteration, is in the convergence figure of every result with a truth.
 
 The solution is stored trace-major with grid shape (n_r, n_v, n_t); the sampling, origins
 and frequencies are the problem's attributes.
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...core.errors import check_count
 from ...core.io.results import ResultProducts
 from ...core.plotting import image_panel, pyplot, save
 
@@ -24,6 +29,10 @@ FREQUENCY_LABEL = "frequency [Hz]"
 FREQUENCY_ERROR_LABEL = "relative error ||G_f - G_true,f||_F / ||G_true,f||_F"
 AMPLITUDE_LABEL = "amplitude"
 GATHERS = 3
+# The thesis' Fig. 5.13: (virtual source, receiver) positions in m on its 3000 m line.
+THESIS_LINE_M = 3000.0
+THESIS_CROSS_SECTIONS_M = ((1500.0, 580.0), (180.0, 180.0), (1500.0, 180.0),
+                           (1500.0, 1500.0))
 
 
 def _sampling(result: ResultProducts) -> dict:
@@ -91,10 +100,55 @@ def frequency_error_figure(result: ResultProducts):
     return figure
 
 
+def cross_section_pairs(n_r: int, count: int = len(THESIS_CROSS_SECTIONS_M)) -> list:
+    """(virtual source, receiver) indices of the first ``count`` pairs of the thesis' Fig.
+    5.13 on a line of ``n_r`` receivers: the same fractions of the aperture (n_r - 1
+    spacings), rounded to the nearest receiver (halves up).  Pairs that coincide on a short
+    line are listed once."""
+    n_r, count = check_count("n_r", n_r, 1), check_count("count", count, 1)
+    pairs = []
+    for positions in THESIS_CROSS_SECTIONS_M[:count]:
+        pair = tuple(int(np.floor(x / THESIS_LINE_M * (n_r - 1) + 0.5)) for x in positions)
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def cross_sections_figure(result: ResultProducts):
+    """g(t) of the ``cross_section_pairs``, a panel per pair with the truth (when stored)
+    and the estimate; None unless the virtual sources are the receivers (n_r = n_v)."""
+    n_r, n_v, n_t = result.grid_shape
+    if n_r != n_v:
+        return None
+    estimate, truth = _field(result, "solution"), _field(result, "truth")
+    sampling = _sampling(result)
+    times = np.arange(n_t) * sampling["dt"]
+    pairs = cross_section_pairs(n_r)
+    columns = min(2, len(pairs))
+    rows = -(-len(pairs) // columns)
+    figure, axes = pyplot().subplots(rows, columns, squeeze=False,
+                                     figsize=(5.2 * columns, 3.4 * rows))
+    for axis, (v, r) in zip(axes.flat, pairs):
+        if truth is not None:
+            axis.plot(times, truth[r, v], color="k", label="truth")
+        axis.plot(times, estimate[r, v], color="tab:red", linestyle="--", label="estimate")
+        source = sampling["virtual_source_origin"] + v * sampling["dr"]
+        receiver = sampling["receiver_origin"] + r * sampling["dr"]
+        axis.set_title(f"virtual source at {source:g} m, receiver at {receiver:g} m")
+        axis.set_xlabel(TIME_LABEL)
+        axis.set_ylabel(AMPLITUDE_LABEL)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=8)
+    for axis in axes.flat[len(pairs):]:
+        axis.set_visible(False)
+    return figure
+
+
 def mdd_figures(result: ResultProducts, directory, stem: str) -> list[Path]:
     out = Path(directory)
     written = [save(gathers_figure(result), out / f"{stem}-gathers.png")]
-    errors = frequency_error_figure(result)
-    if errors is not None:
-        written.append(save(errors, out / f"{stem}-frequency-error.png"))
+    optional = {"frequency-error": frequency_error_figure(result),
+                "cross-sections": cross_sections_figure(result)}
+    written += [save(figure, out / f"{stem}-{suffix}.png")
+                for suffix, figure in optional.items() if figure is not None]
     return written

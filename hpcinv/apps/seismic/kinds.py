@@ -1,8 +1,10 @@
 """The seismic app's problem kind ``mdd``: multidimensional deconvolution of synthetic or
-measured wavefields, with frequency blocks for frequency-domain solvers."""
+measured wavefields, with frequency blocks for frequency-domain solvers and the impulse
+response's geometry for the redatuming constraints."""
 from __future__ import annotations
 
 from ...core.jobspec import PROBLEMS, ProblemKind
+from ...solvers.constrained.impulse_response import ImpulseResponseSystem
 from ...solvers.krylov.frequency_system import FrequencyBlockSystem
 from .memory import mdd_memory
 from .problem import PARAMETERS, build, check_parameters, prepare
@@ -18,7 +20,7 @@ class MddKind(ProblemKind):
 
     @staticmethod
     def capabilities(values: dict) -> tuple:
-        return (FrequencyBlockSystem,)
+        return (FrequencyBlockSystem, ImpulseResponseSystem)
 
     @staticmethod
     def figures(result, directory, stem: str) -> list:

@@ -6,7 +6,8 @@ thesis' three-layer medium), with g known and p = MDC(g, q) plus Gaussian noise 
 the operator's frequency band, or from files (``data.py``).  The operator is
 ``operators.frequency_blocks.MultiDimensionalConvolution``: g, p and the unknown are
 trace-major time-domain Vecs, grid shape (n_r, n_v, n_t); the problem offers its frequency
-blocks to frequency-domain solvers (``FrequencyBlockSystem``).
+blocks to frequency-domain solvers (``FrequencyBlockSystem``) and g's layout and sampling to
+the redatuming solvers' constraints (``ImpulseResponseSystem``).
 
 ``prepare`` reads, on each rank, that rank's traces of the files in the trace layouts of
 MPI_COMM_WORLD, where the pipeline builds; ``build`` on another communicator reads its own.
@@ -24,6 +25,7 @@ from ...core.problem import Problem
 from ...linalg.layout import Layout
 from ...linalg.random import normal_slice
 from ...operators.frequency_blocks import MultiDimensionalConvolution
+from ...solvers.constrained.impulse_response import ImpulseResponseSystem
 from ...solvers.krylov.frequency_system import FrequencyBlockSystem
 from ..synthetic.problems import check_arguments
 from .data import LocalTraces, MeasuredData, open_measured, read_local_traces
@@ -215,7 +217,9 @@ def build(prepared: _Prepared, comm) -> Problem:
                    attributes=_attributes(prepared, sampling, operator),
                    noise_free_data=noise_free,
                    capabilities=[FrequencyBlockSystem(operator=operator,
-                                                      frequency_noise=frequency_noise)])
+                                                      frequency_noise=frequency_noise),
+                                 ImpulseResponseSystem(transform=domain, dt=operator.dt,
+                                                       dr=operator.dr)])
 
 
 def mdd_problem(comm, data: str = "synthetic-hyperbolic", mesh: str = "", **keys) -> Problem:

@@ -46,7 +46,7 @@ def ksp_stop_reason(code: int) -> str:
 
 
 def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess: bool,
-              from_options: bool = False) -> str:
+              from_options: bool = False, norm_type=None) -> str:
     """Solve the least-squares ``ksp`` for ``rhs`` from the initial guess ``start`` (updated
     in place; zero unless ``nonzero_guess``) and return the stop reason; ``method`` (an
     IterativeMethod) decides when its iterates have converged or reached its limit
@@ -54,9 +54,11 @@ def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess
     (``-ksp_monitor``, ``-ksp_type``, a smaller ``-ksp_max_it``, ...; ``ksp_options``).
 
     ``observe(its, rnorm)`` returns (||A x - b||, x) for the KSP's iteration ``its``: the
-    true residual of the iterate the method reports (``rnorm`` is the KSP's unpreconditioned
-    norm: LSQR's residual, CGLS's normal-equation residual) and that iterate.  Iteration 0 of
-    a resumed run is the saved iterate, already in the history, and is not recorded again."""
+    true residual of the iterate the method reports (``rnorm`` is the KSP's norm, by default
+    the unpreconditioned one: LSQR's residual, CGLS's normal-equation residual) and that
+    iterate.  Iteration 0 of a resumed run is the saved iterate, already in the history, and
+    is not recorded again.  ``norm_type`` (a ``KSP.NormType``) replaces that norm for a KSP
+    that lacks it (PETSc 3.18's MINRES has only the preconditioned one)."""
     from petsc4py import PETSc
 
     offset = state.iteration
@@ -88,10 +90,10 @@ def drive_ksp(ksp, rhs, start, state, control, method, *, observe, nonzero_guess
         return reasons.CONVERGED_ITS if stop == "max_iterations" else reasons.CONVERGED_ATOL
 
     ksp.setTolerances(rtol=0.0, atol=0.0, max_it=max_it)
-    # LSQR and CGLS support only this norm (CGLS also none), and only with a left (or no)
-    # preconditioner; observe reads it.
+    # LSQR and CGLS support only the unpreconditioned norm (CGLS also none), and only with a
+    # left (or no) preconditioner; observe reads it.
     ksp.setPCSide(PETSc.PC.Side.LEFT)
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED if norm_type is None else norm_type)
     ksp.setInitialGuessNonzero(nonzero_guess)
     ksp.setConvergenceTest(converged)
     if from_options:
