@@ -214,6 +214,27 @@ def test_the_lsqr_forms_resume_from_a_checkpoint_bit_for_bit(name, options, mpi_
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("name, options, bound", [
+    ("preconditioned", {}, False), ("preconditioned", {"lam": 0.5}, True),
+    ("penalty", {}, True)])
+def test_stacked_states_resume_only_on_their_rank_count(name, options, bound):
+    """A stacked Vec's global order depends on the rank count, so LSQR's u of a stacked
+    system saved on N ranks is refused on another count; A P's unstacked state is not."""
+    from hpcinv.core.errors import InputError
+
+    problem = _random_problem()
+    method = _method(name, problem, max_iterations=3, **options)
+    state = method.initial_state()
+    assert ("stacked_state_ranks" in state.scalars) == bound
+    if not bound:
+        return
+    assert state.scalars["stacked_state_ranks"] == COMM.size
+    state.scalars["stacked_state_ranks"] = COMM.size + 1      # as if saved elsewhere
+    with pytest.raises(InputError, match="resume on"):
+        method.run(state=state)
+
+
+@pytest.mark.mpi
 @pytest.mark.parametrize("lam", [0.0, 0.5])
 def test_kkt_resumes_from_the_saved_solution_and_multiplier(lam, mpi_tmp_path):
     problem = _random_problem()

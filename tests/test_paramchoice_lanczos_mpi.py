@@ -134,6 +134,26 @@ def test_rademacher_probes_do_not_depend_on_the_rank_count():
 
 
 @pytest.mark.mpi
+def test_probes_of_a_stacked_operator_follow_its_rows_not_the_ranks():
+    """[A; L]'s Vecs interleave the ranks' blocks of A and L; a probe numbered by the
+    stacked rows is A's rows then L's on any number of ranks, so GCV on a penalty system
+    chooses the same lambda on 1 and 2 ranks."""
+    from hpcinv.linalg.operator import StackedOperator
+
+    dense, data, _, _ = _problem("gravity", 1e-2)
+    operator, b = _distributed(dense, data)
+    stacked = StackedOperator(operator, distributed_matrix(np.eye(N)), 0.1)
+    probe = gather(rademacher(stacked.stack_data(b), 17, stacked.natural_row_ranges()))
+    rows = stacked.range_layout.create_vec()       # each entry's row number in [A; L]
+    rows.getArray()[:] = np.concatenate([np.arange(start, stop) for start, stop
+                                         in stacked.natural_row_ranges()])
+    order = gather(rows).astype(int)
+    assert sorted(order) == list(range(M + N))
+    expected = np.where(normal_slice(17, 0, M + N) >= 0, 1.0, -1.0)
+    np.testing.assert_array_equal(probe, expected[order])
+
+
+@pytest.mark.mpi
 def test_hutchinson_probe_bounds_bracket_the_dense_estimate():
     """u^T (I - A A_lam) u = lam u^T (A A^T + lam I)^-1 u, bounded from a probe's own
     bidiagonalisation."""

@@ -114,6 +114,8 @@ def test_onsets_from_a_file_equal_those_from_the_velocity(tmp_path):
     ("rho = 10.0", "", "solver.rho"),                               # rho, not penalty
     ('formulation = "nonsense"', "", "solver.formulation"),
     ("lam = -1.0", "", "solver.lam"),
+    (f'onsets = "{TINY}"', "", "solver.onsets"),                 # and velocity: both
+    ('formulation = "kkt"\nonset_taper = 0.02', "", "solver.onset_taper"),
 ])
 def test_bad_keys_are_refused_naming_the_key(solver_keys, problem_keys, key):
     text = _job(solver_keys, problem_keys)
@@ -160,3 +162,41 @@ path = "{tmp_path}/r.h5"
     completed = hpcinv(["run", str(write_job(tmp_path, "job.toml", text)), "--quiet"])
     assert completed.returncode == 2, completed.stderr
     assert "solver.kind" in completed.stderr and "virtual sources" in completed.stderr
+
+
+def test_virtual_sources_shifted_from_the_receivers_exit_2(tmp_path):
+    """Same counts and spacing, but q's receivers (the virtual sources) start 5 m off p's:
+    the onsets and the reciprocal pairing would refer to different points."""
+    from hpcinv.apps.seismic.segy import write_segy
+
+    rng = np.random.default_rng(1)
+    receivers, sources = np.arange(4) * 10.0, np.arange(3) * 10.0
+    write_segy(str(tmp_path / "q.sgy"), rng.standard_normal((16, 4, 3)), 0.004,
+               receivers + 5.0, sources)
+    write_segy(str(tmp_path / "p.sgy"), rng.standard_normal((16, 4, 3)), 0.004, receivers,
+               sources)
+    text = f"""
+[problem]
+kind = "mdd"
+data = "file"
+downgoing = "{tmp_path / 'q.sgy'}"
+upgoing = "{tmp_path / 'p.sgy'}"
+
+[solver]
+kind = "redatuming"
+constraints = "reciprocity"
+
+[output]
+path = "{tmp_path}/r.h5"
+"""
+    completed = hpcinv(["run", str(write_job(tmp_path, "job.toml", text)), "--quiet"])
+    assert completed.returncode == 2, completed.stderr
+    assert "solver.kind" in completed.stderr and "5 m" in completed.stderr
+
+
+@pytest.mark.parametrize("option", ["ksp_type = \"cg\"", "kkt_ksp_type = \"cg\"",
+                                    "kkt_pc_type = \"jacobi\""])
+def test_petsc_options_the_formulations_cannot_honour_are_refused(option):
+    with pytest.raises(InputError) as error:
+        parse_spec(_job() + f"\n[petsc]\n{option}\n")
+    assert option.split(" ")[0] in str(error.value)

@@ -192,8 +192,6 @@ def test_golden_section_closes_in_on_a_minimum():
     assert len(errors) == 12 and min(errors, key=errors.get) == pytest.approx(0.3, abs=0.01)
 
 
-def test_the_thesis_cross_sections_fall_on_its_receivers():
-    # 151 receivers at 20 m: the thesis' own positions (m) / 20.
-    assert ch5.cross_section_indices(151) == [(75, 29), (9, 9), (75, 9), (75, 75)]
+def test_basin_width_counts_the_iterations_near_the_least_error():
     assert ch5.basin_width(np.array([1.0, 0.5, 0.41, 0.4, 0.41, 0.6])) == (3, False)
     assert ch5.basin_width(np.array([1.0, 0.5, 0.4, 0.41])) == (2, True)

@@ -12,8 +12,9 @@ import scipy.linalg
 from hpcinv.core.errors import ArgumentError
 from hpcinv.core.petsc_env import initialize
 from hpcinv.operators import TimeFrequencyTransform
-from hpcinv.operators.wavefield_constraints import (ConstraintPenalty, ConstraintProjection,
+from hpcinv.operators.wavefield_constraints import (ConstraintProjection,
                                                     direct_arrival_onsets, onsets_from_seconds)
+from hpcinv.solvers.constrained import ProjectionComplement
 
 PETSc = initialize()
 COMM = PETSc.COMM_WORLD
@@ -55,7 +56,7 @@ def _operators(n_r, n_t, causality, reciprocity, taper=0, comm=COMM):
     onsets = _onsets(n_r, n_t) if causality else None
     projection = ConstraintProjection(transform, onsets=onsets, reciprocity=reciprocity,
                                       taper=taper)
-    return transform, projection, ConstraintPenalty(projection)
+    return transform, projection, ProjectionComplement(projection)
 
 
 def _apply(operator, transform, g):
@@ -112,7 +113,7 @@ def test_both_constraints_are_thesis_5_5_and_the_penalty_5_6(n_r, n_t):
 @pytest.mark.parametrize("causality, reciprocity", CONSTRAINTS)
 def test_the_projection_is_an_orthogonal_projector(n_r, n_t, causality, reciprocity):
     transform, projection, penalty = _operators(n_r, n_t, causality, reciprocity)
-    assert projection.is_projector and penalty.is_projector
+    assert projection.is_projector
     assert projection.symmetric and penalty.symmetric
     x = transform.vec_from_array(_field(n_t, n_r, seed=4))
     y = transform.vec_from_array(_field(n_t, n_r, seed=5))
@@ -151,8 +152,8 @@ def test_a_taper_ramps_the_weights_and_keeps_p_self_adjoint(reciprocity):
     onsets[1, 3] = onsets[3, 1] = 1   # a ramp cut at t = 0
     projection = ConstraintProjection(transform, onsets=onsets, reciprocity=reciprocity,
                                       taper=taper)
-    penalty = ConstraintPenalty(projection)
-    assert not projection.is_projector and not penalty.is_projector
+    penalty = ProjectionComplement(projection)
+    assert not projection.is_projector
     weights = transform.trace_layout.gather(projection.weights())
     assert weights.shape == (n_r * n_r, n_t)
     for trace, row in enumerate(weights):
@@ -269,7 +270,6 @@ def test_onsets_from_seconds_names_a_bad_dt():
      "transform", "n_a = n_b"),
     (lambda t, o: ConstraintProjection(None, reciprocity=True), "transform",
      "TimeFrequencyTransform"),
-    (lambda t, o: ConstraintPenalty(t), "projection", "ConstraintProjection"),
 ])
 def test_the_constructors_name_bad_arguments(build, argument, words):
     transform = _transform(3, 8)

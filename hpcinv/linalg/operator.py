@@ -121,6 +121,11 @@ class Operator:
         """(domain vector of length n, range vector of length m), zeroed."""
         return self.as_petsc_mat().createVecs()
 
+    def natural_row_ranges(self) -> list:
+        """[(start, stop)]: the rank-independent numbers of this rank's rows, in their local
+        order (random probes drawn by these numbers agree on any number of ranks)."""
+        return [(self.range_layout.start, self.range_layout.stop)]
+
     def as_petsc_mat(self):
         """A PETSc Mat applying this operator (a shell Mat unless one is assembled)."""
         if self._shell is None:
@@ -245,6 +250,9 @@ class Composed(Operator):
         self.outer, self.inner = outer, inner
         self._middle = inner.create_vecs()[1]
 
+    def natural_row_ranges(self) -> list:
+        return self.outer.natural_row_ranges()
+
     def mult(self, x, y) -> None:
         self.inner.mult(x, self._middle)
         self.outer.mult(self._middle, y)
@@ -278,6 +286,9 @@ class Scaled(Operator):
         super().__init__(operator.range_layout, operator.domain_layout, operator.dtype)
         self.operator, self.alpha = operator, float(alpha)
         self.symmetric = operator.symmetric
+
+    def natural_row_ranges(self) -> list:
+        return self.operator.natural_row_ranges()
 
     def mult(self, x, y) -> None:
         self.operator.mult(x, y)
@@ -353,6 +364,13 @@ class StackedOperator(Operator):
 
     def create_vecs(self):
         return self.domain_layout.create_vec(), self.range_layout.create_vec()
+
+    def natural_row_ranges(self) -> list:
+        """A's rows, then L's numbered after all of A's: the order of [A; L] whatever the
+        ranks, unlike the Vecs' global order, which interleaves the ranks' blocks."""
+        offset = self.A.shape[0]
+        return self.A.natural_row_ranges() + [(start + offset, stop + offset)
+                                              for start, stop in self.L.natural_row_ranges()]
 
     def mult(self, x, y) -> None:
         top, bottom = y.getSubVector(self._top), y.getSubVector(self._bottom)

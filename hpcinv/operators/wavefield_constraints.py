@@ -2,7 +2,8 @@
 
 Luiken's thesis (ch. 5, section 5.3) constrains g, an n_t x n_r x n_r array, by two linear
 sets and imposes them through their orthogonal projectors P (right preconditioning, KKT)
-or through the penalty L = I - P (quadratic penalty):
+or through the penalty L = I - P (quadratic penalty; ``solvers.constrained``'s
+``ProjectionComplement``):
 
 * causality: g[t, j, k] = 0 for t < tau[j, k], with symmetric onsets tau (in samples);
 * reciprocity: g[t, j, k] = g[t, k, j], projector P_R g = (g + g^T) / 2 over (j, k).
@@ -17,9 +18,12 @@ The thesis counts samples from 1 and asks tau > 1; here they count from 0 and ta
 
 Onsets.  The thesis does not say how tau is chosen.  ``direct_arrival_onsets`` uses the
 direct arrival between receivers j and k at the datum, |x_j - x_k| / velocity, minus a
-safety margin (seconds) so that an event arriving slightly early is not cut; nothing in g
-can precede the fastest path between the two points.  ``onsets_from_seconds`` turns a
-user's own (n_r, n_r) onset times into samples.
+safety margin (seconds) so that an event arriving slightly early (a zero-phase wavelet's
+first half) is not cut.  That bounds g's arrivals only up to the critical offset: beyond
+it a head wave along a faster layer below arrives before |x_j - x_k| / velocity (in the
+thesis' layered medium, c2 = 2000 m/s beyond about 2.2 km), so give the fastest velocity
+within reach, a larger margin, or onsets of one's own.  ``onsets_from_seconds`` turns a
+user's (n_r, n_r) onset times into samples.
 
 Taper.  A hard cut at tau rings in the frequency domain, where the data are compared.  With
 ``taper`` = m > 0 the causality mask becomes a sin^2 ramp over the m samples before each
@@ -262,33 +266,6 @@ class ConstraintProjection(Operator):
             target = y.getArray()
         np.multiply(source.reshape(self._trace_shape), self._factors,
                     out=target.reshape(self._trace_shape))
-
-    def mult_transpose(self, y, x) -> None:
-        self.mult(y, x)
-
-
-class ConstraintPenalty(Operator):
-    """L = I - P for a ``ConstraintProjection`` P (thesis (5.6) for both constraints):
-    L g = 0 exactly for admissible g; symmetric, a projector when P is."""
-
-    symmetric = True
-
-    def __init__(self, projection: ConstraintProjection):
-        if not isinstance(projection, ConstraintProjection):
-            raise ArgumentError("projection", f"expected a ConstraintProjection, got "
-                                              f"{type(projection).__name__}")
-        super().__init__(projection.range_layout, projection.domain_layout)
-        self.projection = projection
-        self._projected = projection.transform.create_vec()
-
-    @property
-    def is_projector(self) -> bool:
-        return self.projection.is_projector
-
-    def mult(self, x, y) -> None:
-        self.projection.mult(x, self._projected)
-        np.subtract(x.getArray(readonly=True), self._projected.getArray(readonly=True),
-                    out=y.getArray())
 
     def mult_transpose(self, y, x) -> None:
         self.mult(y, x)

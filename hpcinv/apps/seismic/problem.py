@@ -212,14 +212,18 @@ def build(prepared: _Prepared, comm) -> Problem:
         if prepared.measured.truth is not None:
             truth = _fill(domain.create_vec(),
                           _file_traces(prepared, "truth", domain.trace_layout))
+    attributes = _attributes(prepared, sampling, operator)
     return Problem(operator=operator, data=data, noise_norm=noise_norm, truth=truth,
                    grid_shape=(n_r, n_v, n_t),
-                   attributes=_attributes(prepared, sampling, operator),
+                   attributes=attributes,
                    noise_free_data=noise_free,
                    capabilities=[FrequencyBlockSystem(operator=operator,
                                                       frequency_noise=frequency_noise),
-                                 ImpulseResponseSystem(transform=domain, dt=operator.dt,
-                                                       dr=operator.dr)])
+                                 ImpulseResponseSystem(
+                                     transform=domain, dt=operator.dt, dr=operator.dr,
+                                     receiver_origin=attributes["receiver_origin"],
+                                     virtual_source_origin=attributes[
+                                         "virtual_source_origin"])])
 
 
 def mdd_problem(comm, data: str = "synthetic-hyperbolic", mesh: str = "", **keys) -> Problem:

@@ -94,8 +94,6 @@ THESIS_TABLE_52 = {"1:1": {name: 0.08 for name in FORMULATION_NAMES},
 THESIS_LAMBDA = {"1:1": {"preconditioned": 1.1e-5, "penalty": 1.1e-5, "kkt": 1e-5},
                  "1:4": {"preconditioned": 3.1e-6, "penalty": 3.1e-6, "kkt": 2.6e-6}}
 # Fig. 5.13: (virtual source, receiver) positions in m on the thesis' 3000 m line.
-THESIS_LINE = 3000.0
-THESIS_PAIRS = ((1500.0, 580.0), (180.0, 180.0), (1500.0, 180.0), (1500.0, 1500.0))
 
 POWER_STEPS = 20
 SETTLED_TOLERANCE = 1e-3
@@ -251,13 +249,6 @@ def basin_width(errors: np.ndarray) -> tuple[int, bool]:
     return stop - start + 1, stop + 1 == errors.size
 
 
-def cross_section_indices(n_r: int) -> list[tuple[int, int]]:
-    """Fig. 5.13's (virtual source, receiver) pairs as receiver indices of a line of ``n_r``:
-    the thesis' positions as fractions of its line, rounded to receivers."""
-    return [tuple(int(round(position / THESIS_LINE * (n_r - 1))) for position in pair)
-            for pair in THESIS_PAIRS]
-
-
 # One ratio --------------------------------------------------------------------------------------
 
 class RatioExperiment:
@@ -377,11 +368,11 @@ class RatioExperiment:
         """(operator, data) of the system a rule sees: Q P and p, or [Q; sqrt(rho) L] and
         [p; 0]."""
         from ...linalg.operator import StackedOperator
-        from ...operators.wavefield_constraints import ConstraintPenalty
+        from ...solvers.constrained import ProjectionComplement
 
         if name == "preconditioned":
             return self.operator @ self.projection, self.problem.data
-        stacked = StackedOperator(self.operator, ConstraintPenalty(self.projection),
+        stacked = StackedOperator(self.operator, ProjectionComplement(self.projection),
                                   math.sqrt(self.args.rho))
         return stacked, stacked.stack_data(self.problem.data)
 
@@ -515,13 +506,14 @@ def semiconvergence_figure(ratio: str, report: dict):
 
 def cross_section_figure(ratio: str, report: dict, arrays: dict):
     from ...core.plotting import pyplot
+    from .figures import cross_section_pairs
 
     dr = report["dr"]
     time = np.arange(report["sizes"]["n_t"]) * report["dt"]
-    figure, axes = pyplot().subplots(1, len(THESIS_PAIRS), figsize=(4.0 * len(THESIS_PAIRS),
-                                                                    3.6), squeeze=False)
-    for axis, (source, receiver) in zip(axes[0],
-                                        cross_section_indices(report["sizes"]["n_r"])):
+    pairs = cross_section_pairs(report["sizes"]["n_r"])
+    figure, axes = pyplot().subplots(1, len(pairs), figsize=(4.0 * len(pairs), 3.6),
+                                     squeeze=False)
+    for axis, (source, receiver) in zip(axes[0], pairs):
         axis.plot(time, arrays["truth"][:, receiver, source], color="black", lw=2,
                   label="truth")
         for name, g in arrays["iterates"].items():

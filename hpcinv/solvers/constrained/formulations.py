@@ -20,7 +20,9 @@ of the g it returns, not the residual of the system its Krylov method solves: th
 discrepancy principle is about the data.  ``PreconditionedLSQR`` and ``PenaltyLSQR`` derive it
 from LSQR's residual estimate; ``KKTMinres`` computes it (one more product with A).
 
-Resuming: the two LSQR forms keep LSQR's whole state and continue bit for bit;
+Resuming: the two LSQR forms keep LSQR's whole state and continue bit for bit, on the
+same number of ranks where their system is stacked (the penalty's, or with lam > 0: a
+stacked Vec's order depends on the rank count, ``_RankBoundResume``);
 ``KKTMinres`` restarts MINRES from the saved (g, mu) (``exact_resume = False``), towards the
 same solution but not along the same iterates.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ...core.errors import ArgumentError
+from ...core.errors import ArgumentError, InputError
 from ...core.state import SolverState
 from ...linalg.layout import Layout
 from ...linalg.operator import Operator, StackedOperator
@@ -82,7 +84,31 @@ def _with_tikhonov(system: Operator, system_data, lam: float):
     return stacked, stacked.stack_data(system_data)
 
 
-class PreconditionedLSQR(LSQR):
+class _RankBoundResume:
+    """LSQR whose range Vecs are stacked ([A; sqrt(rho) L; ...]): their global order
+    interleaves the ranks' blocks, so a checkpoint of LSQR's u read on another number of
+    ranks would scramble it.  The state records the rank count; resuming on another is bad
+    input, not a silently different computation."""
+
+    _stacked_range = True
+
+    def initial_state(self) -> SolverState:
+        state = super().initial_state()
+        if self._stacked_range:
+            state.scalars["stacked_state_ranks"] = self.operator.comm.size
+        return state
+
+    def solve(self, state: SolverState, control) -> str:
+        saved, ranks = state.scalars.get("stacked_state_ranks"), self.operator.comm.size
+        if saved is not None and saved != ranks:
+            raise InputError(("--resume", f"the checkpoint of this {type(self).__name__} "
+                                          f"was written on {saved} rank(s), its stacked "
+                                          f"vectors split that way; resume on {saved}, not "
+                                          f"{ranks}, or start again"))
+        return super().solve(state, control)
+
+
+class PreconditionedLSQR(_RankBoundResume, LSQR):
     """(5.12): LSQR on A P, stacked with sqrt(lam) I when lam > 0; the solution is g = P x.
     ``operator`` is then that system, ``forward_operator`` and ``forward_data`` A and b.
 
@@ -100,6 +126,7 @@ class PreconditionedLSQR(LSQR):
                          max_iterations=max_iterations, stopping=stopping)
         self.forward_operator, self.forward_data = operator, data
         self.projection, self.lam = projection, lam
+        self._stacked_range = lam > 0
         self._projected = None   # (state, iteration, P x) of the last solution formed
 
     def step(self, state: SolverState) -> float:
@@ -126,7 +153,7 @@ class PreconditionedLSQR(LSQR):
         return g
 
 
-class PenaltyLSQR(LSQR):
+class PenaltyLSQR(_RankBoundResume, LSQR):
     """(5.13): LSQR on [A; sqrt(rho) L], stacked with sqrt(lam) I when lam > 0; the solution
     is LSQR's x.  ``operator`` is that system, ``forward_operator`` and ``forward_data`` A
     and b."""

@@ -19,3 +19,5 @@ class ImpulseResponseSystem(Capability):
     transform: object
     dt: float       # s
     dr: float       # m, between neighbouring receivers
+    receiver_origin: float = 0.0            # m, the first receiver's position
+    virtual_source_origin: float = 0.0      # m, the first virtual source's

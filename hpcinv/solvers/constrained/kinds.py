@@ -6,10 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import InputError, job_keys
+from ...core.mpi import agree
 from ...core.jobspec import SOLVERS, Field
 from ...operators.wavefield_constraints import (ConstraintProjection, direct_arrival_onsets,
                                                 onsets_from_seconds)
 from ..framework.kind import COMMON_PARAMETERS, MethodKind, discrepancy_arguments
+from ..framework.stopping import Discrepancy
+from ..krylov.kinds import own_method_petsc_problems
 from ..memory import redatuming_memory
 from .formulations import FORMULATIONS
 from .impulse_response import ImpulseResponseSystem
@@ -26,16 +29,22 @@ def check_redatuming(values: dict) -> list:
     """[(key, message)] for keys that are wrong together."""
     problems = []
     onsets_given = bool(values["onsets"]) + (values["velocity"] > 0)
-    if _uses_causality(values) and onsets_given != 1:
-        problems.append(("solver.velocity", "causality needs its onsets from exactly one of "
-                                            "velocity (> 0, m/s at the datum) and onsets (a "
-                                            f"file); got {onsets_given}"))
+    if _uses_causality(values) and onsets_given == 0:
+        problems.append(("solver.velocity", "causality needs its onsets: velocity (> 0, m/s "
+                                            "at the datum) or onsets (a file)"))
+    if _uses_causality(values) and onsets_given == 2:
+        problems.append(("solver.onsets", "give velocity or onsets, not both"))
     if not _uses_causality(values):
         problems += [(f"solver.{key}", 'only with constraints = "both" or "causality"')
                      for key in ("velocity", "onsets", "onset_margin", "onset_taper")
                      if values[key] != PARAMETERS[key].default]
     if values["formulation"] != "penalty" and values["rho"] != PARAMETERS["rho"].default:
         problems.append(("solver.rho", 'only with formulation = "penalty"'))
+    if values["formulation"] == "kkt" and values["onset_taper"] > 0:
+        # L g = 0 with L = I - W S forces every tapered sample (0 < w < 1) to zero: the KKT
+        # solution keeps the sharp cut and the taper would only look applied.
+        problems.append(("solver.onset_taper", 'not with formulation = "kkt", whose '
+                                               'constraint L g = 0 zeroes the ramp'))
     return problems
 
 
@@ -64,8 +73,8 @@ PARAMETERS = {
 }
 
 
-def _onsets(values: dict, system: ImpulseResponseSystem):
-    """The causality onsets in samples, or None without causality."""
+def _onsets_of_job(values: dict, system: ImpulseResponseSystem):
+    """The causality onsets in samples, or None without causality (no collectives)."""
     from ...core.io.inputs import read_hdf5_array
 
     if not _uses_causality(values):
@@ -75,9 +84,10 @@ def _onsets(values: dict, system: ImpulseResponseSystem):
         return direct_arrival_onsets(n_r, system.dr, system.dt, values["velocity"],
                                      margin=values["onset_margin"])
     seconds = read_hdf5_array(values["onsets"], values["onsets_dataset"], "solver.onsets")
-    onsets_from_seconds(seconds, system.dt, n_r)            # checks the file's own times
-    return onsets_from_seconds(np.maximum(seconds - values["onset_margin"], 0.0), system.dt,
-                               n_r)
+    with job_keys("solver"):
+        onsets_from_seconds(seconds, system.dt, n_r)        # checks the file's own times
+        return onsets_from_seconds(np.maximum(seconds - values["onset_margin"], 0.0),
+                                   system.dt, n_r)
 
 
 def constraint_projection(values: dict, system: ImpulseResponseSystem) -> ConstraintProjection:
@@ -88,11 +98,34 @@ def constraint_projection(values: dict, system: ImpulseResponseSystem) -> Constr
                                          f"receivers (g is n_t x n_r x n_r); this problem has "
                                          f"{transform.n_a} receivers and {transform.n_b} "
                                          f"virtual sources"))
+    # Onsets |x_r - x_v| and the pairing g(t, r, v) = g(t, v, r) both assume the same points.
+    if abs(system.receiver_origin - system.virtual_source_origin) > 1e-6 * system.dr:
+        raise InputError(("solver.kind", f"redatuming needs the virtual sources at the "
+                                         f"receivers; the first receiver is at "
+                                         f"{system.receiver_origin:g} m, the first virtual "
+                                         f"source at {system.virtual_source_origin:g} m"))
+    # Read on every rank, failures agreed: a file one node cannot read must not leave the
+    # other ranks in the projection's collectives.
+    onsets = agree(transform.trace_layout.mpi, _onsets_of_job, values, system)
     with job_keys("solver"):
         return ConstraintProjection(
-            transform, onsets=_onsets(values, system),
+            transform, onsets=onsets,
             reciprocity=values["constraints"] in ("both", "reciprocity"),
             taper=int(round(values["onset_taper"] / system.dt)))
+
+
+def _petsc_problems(options: dict) -> list:
+    """The LSQR forms are hpcinv's LSQR (only ``ksp_monitor`` of the ksp_* options); the
+    KKT form's MINRES (prefix ``kkt_``) must stay MINRES without a preconditioner: another
+    type or a preconditioner would solve a different (or the indefinite system wrongly)."""
+    problems = own_method_petsc_problems(options)
+    for key in options:
+        name = str(key).lstrip("-").lower()
+        if name == "kkt_ksp_type" or name.startswith("kkt_pc_"):
+            problems.append((key, "the kkt formulation is MINRES without a preconditioner "
+                                  "on the saddle-point system; it takes kkt_ksp_monitor and "
+                                  "the like, not another type or a preconditioner"))
+    return problems
 
 
 @SOLVERS.register("redatuming")
@@ -103,6 +136,7 @@ class RedatumingKind(MethodKind):
     parameters = PARAMETERS
     check_parameters = staticmethod(check_redatuming)
     memory_estimate = staticmethod(redatuming_memory)
+    check_petsc_options = staticmethod(_petsc_problems)
 
     @staticmethod
     def requirements(values: dict) -> dict:
@@ -113,7 +147,8 @@ class RedatumingKind(MethodKind):
         projection = constraint_projection(values, problem.require(ImpulseResponseSystem))
         arguments = discrepancy_arguments(problem, values)
         if values["stop"] == "iterations":
-            arguments["noise_norm"] = 0.0
+            # The target stays in the history and figures; it only stops nothing.
+            arguments["stopping"] = Discrepancy(values["tau"], problem.noise_norm, stop=False)
         arguments["lam"] = values["lam"]
         if values["formulation"] == "penalty":
             arguments["rho"] = values["rho"]

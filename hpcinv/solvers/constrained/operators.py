@@ -39,15 +39,26 @@ class ProjectionComplement(Operator):
         super().__init__(projection.range_layout, projection.domain_layout, projection.dtype)
         self.projection = projection
         self.symmetric = projection.symmetric
+        self._work = None
 
     def mult(self, x, y) -> None:
-        self.projection.mult(x, y)
-        y.aypx(-1.0, x)
+        self._complement(self.projection.mult, x, y)
 
     def mult_transpose(self, y, x) -> None:
         # P^T, not P: the adjoint stays exact even where P is symmetric only to rounding.
-        self.projection.mult_transpose(y, x)
-        x.aypx(-1.0, y)
+        self._complement(self.projection.mult_transpose, y, x)
+
+    def _complement(self, apply, x, y) -> None:
+        """y = x - apply(x); in place (y is x) through a work Vec, which PETSc's aypx
+        refuses to alias."""
+        if x.handle != y.handle:
+            apply(x, y)
+            y.aypx(-1.0, x)
+            return
+        if self._work is None:
+            self._work = x.duplicate()
+        apply(x, self._work)
+        y.axpy(-1.0, self._work)
 
 
 class KKTOperator(Operator):

@@ -13,7 +13,7 @@ from .ksp import KSP_TYPES, KSPLeastSquares
 from .lsqr import LSQR
 
 
-def _own_method_petsc_problems(options: dict) -> list:
+def own_method_petsc_problems(options: dict) -> list:
     """hpcinv's LSQR and CGLS are no KSPs: of PETSc's ``ksp_*`` options they honour only
     ``ksp_monitor = true`` (``monitor.ksp_monitor``); any other would be silently ignored."""
     problems = []
@@ -31,7 +31,7 @@ def _own_method_petsc_problems(options: dict) -> list:
 class CGLSKind(MethodKind):
     """CGLS with its state saved exactly (a resumed run repeats the same iterates)."""
 
-    check_petsc_options = staticmethod(_own_method_petsc_problems)
+    check_petsc_options = staticmethod(own_method_petsc_problems)
 
     @classmethod
     def build(cls, problem, values: dict) -> CGLS:
@@ -42,7 +42,7 @@ class CGLSKind(MethodKind):
 class LSQRKind(MethodKind):
     """LSQR with its state saved exactly (a resumed run repeats the same iterates)."""
 
-    check_petsc_options = staticmethod(_own_method_petsc_problems)
+    check_petsc_options = staticmethod(own_method_petsc_problems)
 
     @classmethod
     def build(cls, problem, values: dict) -> LSQR:

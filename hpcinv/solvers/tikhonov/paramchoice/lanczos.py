@@ -74,11 +74,14 @@ class LanczosChoice:
     residual_norm: float | None = None
 
 
-def rademacher(template, seed: int):
-    """A Vec like ``template`` of +-1 entries, the same for any number of ranks."""
+def rademacher(template, seed: int, row_ranges=None):
+    """A Vec like ``template`` of +-1 entries, the same for any number of ranks: entry i of
+    the sequence ``seed`` for row number i, this rank's rows numbered by ``row_ranges``
+    (an operator's ``natural_row_ranges``; default the Vec's ownership range)."""
     vec = template.duplicate()
-    start, stop = vec.getOwnershipRange()
-    vec.getArray()[:] = np.where(normal_slice(seed, start, stop) >= 0, 1.0, -1.0)
+    ranges = row_ranges if row_ranges is not None else [vec.getOwnershipRange()]
+    draws = np.concatenate([normal_slice(seed, start, stop) for start, stop in ranges])
+    vec.getArray()[:] = np.where(draws >= 0, 1.0, -1.0)
     return vec
 
 
@@ -190,8 +193,9 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
     gk = GolubKahan(operator, data, reorthogonalize)
     probes = []
     if rule == "gcv" and trace == "hutchinson":
-        probes = [GolubKahan(operator, rademacher(data, _probe_seed(seed, i)), reorthogonalize)
-                  for i in range(hutchinson_vectors)]
+        probe_rows = operator.natural_row_ranges()
+        probes = [GolubKahan(operator, rademacher(data, _probe_seed(seed, i), probe_rows),
+                             reorthogonalize) for i in range(hutchinson_vectors)]
     history, previous, lam_upper, converged = [], None, None, False
     while gk.k < max_steps and not gk.invariant:
         gk.step()
