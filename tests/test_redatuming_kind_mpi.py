@@ -140,17 +140,14 @@ def test_bad_onset_files_exit_2_naming_the_key(tmp_path):
     assert not (tmp_path / "r.h5").exists()
 
 
-def test_virtual_sources_away_from_the_receivers_exit_2(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "fields.h5"
-    write_hdf5(str(path), {"q": rng.standard_normal((16, 3, 4)),
-                           "p": rng.standard_normal((16, 5, 4))}, dt=0.004, dr=10.0)
+def _run_file_job(tmp_path, downgoing, upgoing):
+    """``hpcinv run`` of a reciprocity-only redatuming job on wavefield files."""
     text = f"""
 [problem]
 kind = "mdd"
 data = "file"
-downgoing = "{path}"
-upgoing = "{path}"
+downgoing = "{downgoing}"
+upgoing = "{upgoing}"
 
 [solver]
 kind = "redatuming"
@@ -159,7 +156,15 @@ constraints = "reciprocity"
 [output]
 path = "{tmp_path}/r.h5"
 """
-    completed = hpcinv(["run", str(write_job(tmp_path, "job.toml", text)), "--quiet"])
+    return hpcinv(["run", str(write_job(tmp_path, "job.toml", text)), "--quiet"])
+
+
+def test_virtual_sources_away_from_the_receivers_exit_2(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "fields.h5"
+    write_hdf5(str(path), {"q": rng.standard_normal((16, 3, 4)),
+                           "p": rng.standard_normal((16, 5, 4))}, dt=0.004, dr=10.0)
+    completed = _run_file_job(tmp_path, path, path)
     assert completed.returncode == 2, completed.stderr
     assert "solver.kind" in completed.stderr and "virtual sources" in completed.stderr
 
@@ -175,21 +180,7 @@ def test_virtual_sources_shifted_from_the_receivers_exit_2(tmp_path):
                receivers + 5.0, sources)
     write_segy(str(tmp_path / "p.sgy"), rng.standard_normal((16, 4, 3)), 0.004, receivers,
                sources)
-    text = f"""
-[problem]
-kind = "mdd"
-data = "file"
-downgoing = "{tmp_path / 'q.sgy'}"
-upgoing = "{tmp_path / 'p.sgy'}"
-
-[solver]
-kind = "redatuming"
-constraints = "reciprocity"
-
-[output]
-path = "{tmp_path}/r.h5"
-"""
-    completed = hpcinv(["run", str(write_job(tmp_path, "job.toml", text)), "--quiet"])
+    completed = _run_file_job(tmp_path, tmp_path / "q.sgy", tmp_path / "p.sgy")
     assert completed.returncode == 2, completed.stderr
     assert "solver.kind" in completed.stderr and "5 m" in completed.stderr
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from hpcinv.apps.seismic import reproduce_luiken_ch5 as ch5
+from hpcinv.apps.seismic import luiken_ch5_study as study
 from hpcinv.core.errors import InputError
 from helpers import ROOT, hpcinv
 
@@ -95,7 +96,7 @@ def test_lambda_opt_lies_inside_the_sweep_and_is_its_least_error(runs):
 def test_choices_and_findings_carry_their_numbers(runs):
     report = runs[0]
     for row in _rows(report, "choice"):
-        assert row["solver"] in ch5.CHOICE_SYSTEMS and row["rule"] in ch5.CHOICE_RULES
+        assert row["solver"] in study.CHOICE_SYSTEMS and row["rule"] in study.CHOICE_RULES
         assert row["thesis_near_optimum"] is False
         if row["lambda"] is not None:
             optimum = next(r["lambda"] for r in _rows(report, "5.2")
@@ -188,10 +189,10 @@ def test_golden_section_closes_in_on_a_minimum():
         errors[x] = (x - 0.3) ** 2
         return errors[x]
 
-    ch5.golden_section(error_at, -1.0, 1.0, 12)
+    study.golden_section(error_at, -1.0, 1.0, 12)
     assert len(errors) == 12 and min(errors, key=errors.get) == pytest.approx(0.3, abs=0.01)
 
 
 def test_basin_width_counts_the_iterations_near_the_least_error():
-    assert ch5.basin_width(np.array([1.0, 0.5, 0.41, 0.4, 0.41, 0.6])) == (3, False)
-    assert ch5.basin_width(np.array([1.0, 0.5, 0.4, 0.41])) == (2, True)
+    assert study.basin_width(np.array([1.0, 0.5, 0.41, 0.4, 0.41, 0.6])) == (3, False)
+    assert study.basin_width(np.array([1.0, 0.5, 0.4, 0.41])) == (2, True)

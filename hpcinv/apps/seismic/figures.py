@@ -10,6 +10,9 @@
   sources are the receivers (n_r = n_v).  The semiconvergence curve, the relative error per
   iteration, is in the convergence figure of every result with a truth.
 
+``hpcinv reproduce luiken-ch5 --figures`` draws the same cross-sections for all three
+formulations at their optima, and their semiconvergence curves (``write_figures``).
+
 The solution is stored trace-major with grid shape (n_r, n_v, n_t); the sampling, origins
 and frequencies are the problem's attributes.
 """
@@ -152,3 +155,63 @@ def mdd_figures(result: ResultProducts, directory, stem: str) -> list[Path]:
     written += [save(figure, out / f"{stem}-{suffix}.png")
                 for suffix, figure in optional.items() if figure is not None]
     return written
+
+
+# hpcinv reproduce luiken-ch5's figures -------------------------------------------------------
+
+# The three optima are often close to identical: styles that let all three show.
+LINE_STYLES = {"preconditioned": "-", "penalty": "--", "kkt": ":"}
+
+
+def _stem(ratio: str) -> str:
+    return "luiken-ch5-" + ratio.replace(":", "x")
+
+
+def semiconvergence_figure(ratio: str, report: dict):
+    from ...core.plotting import pyplot
+
+    figure, axis = pyplot().subplots(figsize=(6.4, 4.0))
+    for name, curve in report["curves"].items():
+        axis.plot(np.arange(len(curve)), curve, label=name)
+    axis.set_xlabel("iteration")
+    axis.set_ylabel("relative error ||g - g_true|| / ||g_true||")
+    axis.set_title(f"semiconvergence without Tikhonov, {ratio} (thesis Fig. 5.12)")
+    axis.set_ylim(0, min(1.5, max(max(curve) for curve in report["curves"].values())))
+    axis.grid(True, alpha=0.3)
+    axis.legend()
+    return figure
+
+
+def cross_section_figure(ratio: str, report: dict, arrays: dict):
+    from ...core.plotting import pyplot
+    from .figures import cross_section_pairs
+
+    dr = report["dr"]
+    time = np.arange(report["sizes"]["n_t"]) * report["dt"]
+    pairs = cross_section_pairs(report["sizes"]["n_r"])
+    figure, axes = pyplot().subplots(1, len(pairs), figsize=(4.0 * len(pairs), 3.6),
+                                     squeeze=False)
+    for axis, (source, receiver) in zip(axes[0], pairs):
+        axis.plot(time, arrays["truth"][:, receiver, source], color="black", lw=2,
+                  label="truth")
+        for name, g in arrays["iterates"].items():
+            axis.plot(time, g[:, receiver, source], LINE_STYLES[name], lw=1.2,
+                      label=f"{name}, {arrays['iterations'][name]} iterations")
+        axis.set_title(f"virtual source {source * dr:g} m, receiver {receiver * dr:g} m")
+        axis.set_xlabel("time [s]")
+        axis.grid(True, alpha=0.3)
+    axes[0, 0].set_ylabel("g")
+    axes[0, 0].legend(fontsize="small")
+    figure.suptitle(f"g at the Table-5.1 optimum, {ratio} (thesis Fig. 5.13)")
+    return figure
+
+
+def write_figures(directory: str, ratio: str, report: dict, arrays: dict) -> list[str]:
+    from ...core.plotting import save
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    return [str(save(semiconvergence_figure(ratio, report),
+                     out / f"{_stem(ratio)}-semiconvergence.png")),
+            str(save(cross_section_figure(ratio, report, arrays),
+                     out / f"{_stem(ratio)}-cross-sections.png"))]
