@@ -99,17 +99,13 @@ def _seconds_per_iteration(result) -> float:
     return float(np.median(steps)) if steps.size else float("nan")
 
 
-def _max():
-    from mpi4py import MPI
-
-    return MPI.MAX
-
 
 def _worker(args) -> None:
     from hpcinv.core.petsc_env import initialize
 
     PETSc = initialize()
     from hpcinv.apps.seismic.reproduce_luiken_ch4 import least_time
+    from hpcinv.core.mpi import global_max
 
     comm = PETSc.COMM_WORLD
     mpi = comm.tompi4py()
@@ -121,8 +117,7 @@ def _worker(args) -> None:
         return least_time(solver.run, args.repeats, mpi)
 
     timed, _ = timed_run(args.timed_iterations)
-    row = {"seconds_per_iteration": mpi.allreduce(_seconds_per_iteration(timed),
-                                                  op=_max()),
+    row = {"seconds_per_iteration": global_max(mpi, _seconds_per_iteration(timed)),
            "timed_iterations": timed.iterations}
     if args.optimum_iterations:
         optimum = args.optimum_iterations

@@ -39,6 +39,13 @@ def same_on_every_rank(mpi, value, root: int = 0):
     return mpi.bcast(value, root=root)
 
 
+def global_max(mpi, value):
+    """The largest ``value`` over the ranks of the mpi4py communicator ``mpi`` (collective)."""
+    from mpi4py import MPI
+
+    return mpi.allreduce(value, op=MPI.MAX)
+
+
 def agree(comm, function, *args, **kwargs):
     """Run ``function`` on every rank; if it fails on any rank, fail on all of them.
 

@@ -37,6 +37,8 @@ import time
 
 import numpy as np
 
+from ...core.mpi import global_max
+
 HELP = ("Luiken thesis ch. 4 (Figs. 4.1, 4.4, 4.7): ranks of Q_f and P_f per frequency; block "
         "vs column-wise CG vs PyLops MDD against the true g, and their seconds")
 
@@ -118,17 +120,11 @@ def numerical_ranks(blocks: np.ndarray, tolerance: float, comm) -> np.ndarray:
     ``tolerance`` times its largest and above ROUNDING_FLOOR times the largest of all
     frequencies (collective)."""
     singular = [np.linalg.svd(block, compute_uv=False) for block in blocks]
-    largest = comm.allreduce(max((float(s[0]) for s in singular if s.size), default=0.0),
-                             op=_max())
+    largest = global_max(comm, max((float(s[0]) for s in singular if s.size), default=0.0))
     return np.array([int(np.count_nonzero((s > tolerance * s[0]) & (s > ROUNDING_FLOOR
                                                                     * largest)))
                      if s.size else 0 for s in singular], dtype=int)
 
-
-def _max():
-    from mpi4py import MPI
-
-    return MPI.MAX
 
 
 # The machines are shared and noisy; a run this long is timed once, since the noise is small
@@ -148,7 +144,7 @@ def least_time(run, repeats: int, mpi=None):
         result = run()
         seconds = time.perf_counter() - started
         if mpi is not None:
-            seconds = mpi.allreduce(seconds, op=_max())
+            seconds = global_max(mpi, seconds)
         best = min(best, seconds)
         if seconds > LONG_RUN_SECONDS:
             break

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import ArgumentError, check_count
+from ...core.mpi import global_max
 from ...core.state import SolverState
 from ..framework.method import IterativeMethod
 from ..framework.stopping import Discrepancy, StoppingRule
@@ -148,7 +149,7 @@ class BlockKrylovMDD(IterativeMethod):
         # strongest (the zero frequency of a Ricker wavelet) is truncated, not inverted.
         local = max((float(np.linalg.norm(block)) for block in self.operator.model_blocks),
                     default=0.0)
-        scale = self.frequency_layout.mpi.allreduce(local, op=_max())
+        scale = global_max(self.frequency_layout.mpi, local)
         solvers = []
         for k in range(self.frequency_layout.local_size):
             matrix, data = self._system(k)
@@ -235,9 +236,3 @@ class BlockKrylovMDD(IterativeMethod):
             .astype(int).tolist(),
             "frequency_residual": gather(residuals).tolist(),
         }
-
-
-def _max():
-    from mpi4py import MPI
-
-    return MPI.MAX
