@@ -14,10 +14,13 @@ import pytest
 from hpcinv.core.errors import ArgumentError
 from hpcinv.core.io.checkpoint import CheckpointStore
 from hpcinv.core.petsc_env import initialize
-from hpcinv.linalg import dot_test
+from hpcinv.linalg import MatOperator, Operator, dot_test
 from hpcinv.linalg.random import fill_normal
+from hpcinv.operators import TimeFrequencyTransform
+from hpcinv.operators.wavefield_constraints import ConstraintProjection
 from hpcinv.solvers.constrained import (FORMULATIONS, KKTMinres, PenaltyLSQR,
                                         PreconditionedLSQR, ProjectionComplement)
+from hpcinv.solvers.constrained.operators import ProjectedOnRange
 from helpers import distributed_matrix, gather, range_vec
 
 PETSc = initialize()
@@ -266,6 +269,72 @@ def test_a_kkt_restart_needs_the_multiplier(mpi_tmp_path):
         moved[restored] = _relative_difference(gather(method.run(state=state).x), converged)
     assert moved[True] <= 1e-10
     assert moved[False] >= 1e-6
+
+
+# -- what the LSQR forms spare ----------------------------------------------------------------
+class _OpaqueProjection(Operator):
+    """A projection that does not say it is an exact projector: A P stays the plain
+    composition."""
+
+    symmetric = True
+
+    def __init__(self, projection):
+        super().__init__(projection.range_layout, projection.domain_layout)
+        self.projection = projection
+
+    def mult(self, x, y):
+        self.projection.mult(x, y)
+
+    def mult_transpose(self, y, x):
+        self.projection.mult(y, x)
+
+
+def _on_layout(dense, layout):
+    """``dense`` as a MatOperator whose columns are split as ``layout``."""
+    m, n = dense.shape
+    mat = PETSc.Mat().createDense(((PETSc.DECIDE, m), (layout.local_size, n)), comm=COMM)
+    mat.setUp()
+    start, stop = mat.getOwnershipRange()
+    mat.setValues(range(start, stop), range(n), dense[start:stop])
+    mat.assemble()
+    return MatOperator(mat)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_the_preconditioned_form_skips_an_exact_projector_in_its_forward_product(lam):
+    """With causality and reciprocity (P exactly idempotent) LSQR's right vectors stay in
+    range(P), so A P v = A v: the iterates are those of the plain A P to rounding."""
+    n_r, n_t = 3, 6
+    transform = TimeFrequencyTransform(COMM, n_r, n_r, n_t, n_t // 2 + 1)
+    onsets = np.array([[0, 1, 3], [1, 0, 2], [3, 2, 1]])
+    projection = ConstraintProjection(transform, onsets=onsets, reciprocity=True)
+    rng = np.random.default_rng(3)
+    operator = _on_layout(rng.standard_normal((20, n_t * n_r * n_r)), projection.domain_layout)
+    data = range_vec(operator, rng.standard_normal(20))
+    skipping, plain = (PreconditionedLSQR(operator, data, each, lam=lam, max_iterations=12)
+                       for each in (projection, _OpaqueProjection(projection)))
+    restricted = skipping.operator if lam == 0 else skipping.operator.A
+    assert isinstance(restricted, ProjectedOnRange)
+    first, second = skipping.run(), plain.run()
+    np.testing.assert_allclose(first.history["residual_norm"],
+                               second.history["residual_norm"], rtol=1e-12)
+    assert _relative_difference(gather(first.x), gather(second.x)) <= 1e-12
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_the_penalty_form_follows_l_x_without_products_with_l(lam):
+    """L x kept by recurrence through 25 LSQR steps is L x to rounding."""
+    problem = _random_problem(noise_level=0.05)
+    method = _method("penalty", problem, rho=100.0, lam=lam)
+    state = method.initial_state()
+    for _ in range(25):
+        method.step(state)
+        state.iteration += 1
+    x = gather(state.vectors["x"])
+    tracked = gather(state.vectors["penalty_x"])
+    assert _relative_difference(tracked, problem.L @ x) <= 1e-10
 
 
 # -- the discrepancy principle on the data residual --------------------------------------------

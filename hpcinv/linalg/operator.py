@@ -12,6 +12,8 @@ rank).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ..core.petsc_log import logged
@@ -372,35 +374,37 @@ class StackedOperator(Operator):
         return self.A.natural_row_ranges() + [(start + offset, stop + offset)
                                               for start, stop in self.L.natural_row_ranges()]
 
+    @contextmanager
+    def blocks(self, z):
+        """The blocks (z_A, z_L) of a stacked vector as Vecs sharing its storage, laid out as
+        A's and L's rows, restored on exit."""
+        top, bottom = z.getSubVector(self._top), z.getSubVector(self._bottom)
+        try:
+            yield top, bottom
+        finally:
+            z.restoreSubVector(self._top, top)
+            z.restoreSubVector(self._bottom, bottom)
+
     def mult(self, x, y) -> None:
-        top, bottom = y.getSubVector(self._top), y.getSubVector(self._bottom)
-        self.A.mult(x, top)
-        self.L.mult(x, bottom)
-        bottom.scale(self.weight)
-        y.restoreSubVector(self._top, top)
-        y.restoreSubVector(self._bottom, bottom)
+        with self.blocks(y) as (top, bottom):
+            self.A.mult(x, top)
+            self.L.mult(x, bottom)
+            bottom.scale(self.weight)
 
     def mult_transpose(self, y, x) -> None:
-        top, bottom = y.getSubVector(self._top), y.getSubVector(self._bottom)
-        self.A.mult_transpose(top, x)
-        self.L.mult_transpose(bottom, self._work)
-        x.axpy(self.weight, self._work)
-        y.restoreSubVector(self._top, top)
-        y.restoreSubVector(self._bottom, bottom)
+        with self.blocks(y) as (top, bottom):
+            self.A.mult_transpose(top, x)
+            self.L.mult_transpose(bottom, self._work)
+            x.axpy(self.weight, self._work)
 
     def split(self, z):
         """Copies (z_A, z_L) of the two blocks of a stacked vector, laid out as A's and L's rows."""
-        parts = []
-        for index in (self._top, self._bottom):
-            block = z.getSubVector(index)
-            parts.append(block.copy())
-            z.restoreSubVector(index, block)
-        return tuple(parts)
+        with self.blocks(z) as parts:
+            return tuple(part.copy() for part in parts)
 
     def stack_data(self, b):
         """[b; 0], the right-hand side of the stacked least-squares problem."""
         _, z = self.create_vecs()
-        top = z.getSubVector(self._top)
-        b.copy(top)
-        z.restoreSubVector(self._top, top)
+        with self.blocks(z) as (top, _):
+            b.copy(top)
         return z

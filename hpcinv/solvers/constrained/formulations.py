@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import ExitStack, contextmanager
 
 from ...core.errors import ArgumentError, InputError
 from ...core.state import SolverState
@@ -40,7 +41,7 @@ from ..framework.method import IterativeMethod
 from ..framework.stopping import StoppingRule
 from ..krylov.lsqr import LSQR
 from ..krylov.monitor import ksp_monitor
-from .operators import Identity, KKTOperator, ProjectionComplement
+from .operators import Identity, KKTOperator, ProjectedOnRange, ProjectionComplement
 
 
 def _weight(name: str, value, *, positive: bool = False) -> float:
@@ -121,7 +122,11 @@ class PreconditionedLSQR(_RankBoundResume, LSQR):
                  stopping: StoppingRule | None = None):
         lam = _weight("lam", lam)
         _check_problem(operator, data, projection)
-        system, system_data = _with_tikhonov(operator @ projection, data, lam)
+        # Its right vectors stay in range(P): where P is exactly idempotent the forward
+        # product may skip it (``ProjectedOnRange``).
+        restricted = (ProjectedOnRange(operator, projection)
+                      if getattr(projection, "is_projector", False) else operator @ projection)
+        system, system_data = _with_tikhonov(restricted, data, lam)
         super().__init__(system, system_data, tau=tau, noise_norm=noise_norm,
                          max_iterations=max_iterations, stopping=stopping)
         self.forward_operator, self.forward_data = operator, data
@@ -170,21 +175,43 @@ class PenaltyLSQR(_RankBoundResume, LSQR):
                          max_iterations=max_iterations, stopping=stopping)
         self.forward_operator, self.forward_data = operator, data
         self.projection, self.penalty, self.rho, self.lam = projection, penalty, rho, lam
-        self._violation = penalty.create_vecs()[1]
+        self.penalised = penalised
+
+    def initial_state(self) -> SolverState:
+        # L x and L (w - v), kept by the recurrences of ``step`` (both 0 at x = 0, w = v).
+        state = super().initial_state()
+        for name in ("penalty_x", "penalty_w_less_v"):
+            state.vectors[name] = self.penalty.create_vecs()[1]
+        return state
+
+    @contextmanager
+    def _scaled_penalty_block(self, stacked):
+        """The block sqrt(rho) L v of a product [A; sqrt(rho) L (; sqrt(lam) I)] v."""
+        with ExitStack() as stack:
+            if self.lam > 0:
+                stacked, _ = stack.enter_context(self.operator.blocks(stacked))
+            _, block = stack.enter_context(self.penalised.blocks(stacked))
+            yield block
 
     def step(self, state: SolverState) -> float:
         stacked_residual = super().step(state)
         # ||A x - b||^2 = phibar^2 - rho ||L x||^2 - lam ||x||^2 in exact arithmetic (phibar
-        # is the stacked residual's norm).  That costs a product with L, cheap next to A (a
-        # multidimensional convolution, say), where computing A x - b would add a third
-        # product with A to LSQR's two.  The price is cancellation: phibar's relative rounding
-        # error grows by phibar^2 / ||A x - b||^2, large only where the penalty terms dwarf
-        # the misfit, not at the discrepancy stop of a sensibly weighted problem.
-        x = state.vectors["x"]
-        self.penalty.mult(x, self._violation)
-        misfit_squared = stacked_residual ** 2 - self.rho * self._violation.norm() ** 2
+        # is the stacked residual's norm), which spares computing A x - b, a third product
+        # with A to LSQR's two.  L x follows LSQR's updates x += x_step w, w = v - w_step w
+        # without a product with L, a third projection to the two of the stacked products:
+        # L v arrives in the forward product's block sqrt(rho) L v.  The price is
+        # cancellation: phibar's relative rounding error grows by phibar^2 / ||A x - b||^2,
+        # large only where the penalty terms dwarf the misfit, not at the discrepancy stop
+        # of a sensibly weighted problem.
+        penalty_x, penalty_w = state.vectors["penalty_x"], state.vectors["penalty_w_less_v"]
+        x_step, w_step = self.last_update
+        with self._scaled_penalty_block(self._work[1]) as scaled_penalty_v:
+            penalty_w.axpy(1.0 / math.sqrt(self.rho), scaled_penalty_v)   # L w of the update
+        penalty_x.axpy(x_step, penalty_w)
+        penalty_w.scale(-w_step)                                          # L (w - v) after it
+        misfit_squared = stacked_residual ** 2 - self.rho * penalty_x.norm() ** 2
         if self.lam > 0:
-            misfit_squared -= self.lam * x.norm() ** 2
+            misfit_squared -= self.lam * state.vectors["x"].norm() ** 2
         return math.sqrt(max(misfit_squared, 0.0))
 
 

@@ -1,5 +1,6 @@
 """The operators the constrained formulations build: the identity (for a Tikhonov block
-sqrt(lam) I), the penalty I - P of an orthogonal projector P, and the symmetric KKT matrix.
+sqrt(lam) I), the penalty I - P of an orthogonal projector P, A P on range(P), and the
+symmetric KKT matrix.
 Like the algebra of ``linalg.operator`` they are not logged themselves: the products they
 are made of are."""
 from __future__ import annotations
@@ -59,6 +60,34 @@ class ProjectionComplement(Operator):
             self._work = x.duplicate()
         apply(x, self._work)
         y.axpy(-1.0, self._work)
+
+
+class ProjectedOnRange(Operator):
+    """A P for an orthogonal projector P, for vectors x of range(P) only: the product is A x
+    (P x = x there), the adjoint P^T A^T y as always.
+
+    Why: LSQR on A P keeps its right vectors in range(P) (each is P^T A^T u less a multiple
+    of the last, then scaled), so the P of the forward product is a no-op it would pay for
+    at every iteration; for the reciprocity constraint, a scatter moving half of g between
+    the ranks.  Outside range(P) this is not A P, so it is no operator for general use (its
+    adjoint test fails there): ``PreconditionedLSQR`` alone builds it."""
+
+    log_products = False
+
+    def __init__(self, operator: Operator, projection: Operator):
+        super().__init__(operator.range_layout, projection.domain_layout, operator.dtype)
+        self.operator, self.projection = operator, projection
+        self._middle = operator.create_vecs()[0]
+
+    def natural_row_ranges(self) -> list:
+        return self.operator.natural_row_ranges()
+
+    def mult(self, x, y) -> None:
+        self.operator.mult(x, y)
+
+    def mult_transpose(self, y, x) -> None:
+        self.operator.mult_transpose(y, self._middle)
+        self.projection.mult_transpose(self._middle, x)
 
 
 class KKTOperator(Operator):

@@ -25,7 +25,9 @@ class LSQR(IterativeMethod):
     """LSQR for min ||A x - b|| from x = 0, stopped by ``stopping`` (default: the
     discrepancy principle ||A x - b|| <= tau * noise_norm) or after ``max_iterations``."""
 
-    _work = None   # a domain and a range Vec, made at the first step
+    _work = None   # a domain and a range Vec, made at the first step; after a step the
+    # range one holds A v of the step's v (before its update)
+    last_update = None   # (x_step, w_step) of the last step's x += x_step w; w = v - w_step w
 
     def iteration_monitor(self):
         return ksp_monitor(self.operator.comm)
@@ -63,5 +65,6 @@ class LSQR(IterativeMethod):
         theta, phi = s * alpha, c * scalars["phibar"]
         x.axpy(phi / rho, w)
         w.aypx(-theta / rho, v)
+        self.last_update = (phi / rho, theta / rho)
         scalars.update(alpha=alpha, rhobar=-c * alpha, phibar=s * scalars["phibar"])
         return abs(scalars["phibar"])
