@@ -65,3 +65,37 @@ def test_a_signal_on_one_rank_stops_every_rank():
     assert (stop, reason) == (1, "signal") and saved == [1]
     assert MPI.COMM_WORLD.allgather(reason) == ["signal"] * MPI.COMM_WORLD.size
     assert signal.getsignal(signal.SIGUSR1) is not request._handle
+
+
+def _garbage_entries(capfd) -> int:
+    """The PETSc objects Python dropped that are not destroyed yet, on the busiest rank."""
+    import re
+
+    capfd.readouterr()
+    PETSc.garbage_view(COMM)
+    counts = re.findall(r"Total entries: (\d+)", capfd.readouterr().out)
+    return max(int(count) for count in COMM.tompi4py().allgather(max(map(int, counts),
+                                                                          default=0)))
+
+
+@pytest.mark.mpi
+def test_repeated_solves_do_not_pile_up_petsc_garbage(capfd):
+    """petsc4py 3.18 only stashes a dropped parallel object: a process solving many times
+    (a parameter sweep) would keep every vector it made.  The solves destroy what earlier
+    ones dropped, so ten leave no more behind than one."""
+    from hpcinv.solvers.krylov.lsqr import LSQR
+    from helpers import distributed_matrix, range_vec
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    operator = distributed_matrix(rng.standard_normal((12, 8)))
+    data = range_vec(operator, rng.standard_normal(12))
+
+    def solves(count):
+        for _ in range(count):
+            LSQR(operator, data, max_iterations=3).run()
+        return _garbage_entries(capfd)
+
+    after_one = solves(1)
+    assert after_one > 0            # the last solve's own vectors wait for the next
+    assert solves(10) == after_one

@@ -167,3 +167,21 @@ def clear_options(options: dict) -> None:
         name = key.lstrip("-")
         if not name.startswith(_FINALIZE_OPTION_PREFIXES) and name not in _command_line:
             database.delValue(name)
+
+
+def release_petsc_garbage(comm) -> None:
+    """Destroy the PETSc objects that Python has dropped on every rank of ``comm``
+    (collective; a PETSc or mpi4py communicator).
+
+    Why: since 3.18, petsc4py does not destroy a parallel object when Python drops it, since
+    ranks drop objects in different orders and a destroy is collective; it stashes it until
+    ``PETSc.garbage_cleanup``, which destroys those every rank has dropped.  petsc4py 3.18
+    treats even objects on a one-rank COMM_WORLD that way.  Without a cleanup, a process that
+    solves many times (a parameter sweep, a driver running several jobs) keeps every vector
+    it ever made: its memory grew by 7.6 MB per dropped 8 MB Vec, and a thesis-size
+    redatuming sweep ran out of 24 GB.  A petsc4py without the call cleans up by itself."""
+    from petsc4py import PETSc
+
+    cleanup = getattr(PETSc, "garbage_cleanup", None)
+    if cleanup is not None:
+        cleanup(comm)

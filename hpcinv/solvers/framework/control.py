@@ -11,6 +11,7 @@ import math
 import time
 
 from ...core.errors import RuntimeFailure
+from ...core.petsc_env import release_petsc_garbage
 from ...core.progress import Progress
 
 _SIGNAL, _CHECKPOINT_DUE, _WALL_TIME = 1, 2, 4
@@ -96,6 +97,9 @@ class IterationControl:
         return self._decide(state)
 
     def _decide(self, state) -> str | None:
+        # Every rank passes here at every iteration: the collective point at which the
+        # vectors an iteration dropped are destroyed (``release_petsc_garbage``).
+        release_petsc_garbage(self.comm)
         now = time.monotonic()
         flags = 0
         if self.stop_request is not None and self.stop_request.received:
