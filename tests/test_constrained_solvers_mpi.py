@@ -217,6 +217,26 @@ def test_the_lsqr_forms_resume_from_a_checkpoint_bit_for_bit(name, options, mpi_
 
 
 @pytest.mark.mpi
+def test_a_checkpoint_without_a_vector_the_solver_keeps_is_named(mpi_tmp_path):
+    """A penalty checkpoint from before L x was kept in the state: refused, naming what it
+    lacks, not read as damaged."""
+    from hpcinv.core.errors import InputError
+
+    problem = _random_problem()
+    store = CheckpointStore(str(mpi_tmp_path / "run.h5"), "constrained", COMM.tompi4py())
+    older = _method("penalty", problem, rho=10.0, max_iterations=3)
+    state = older.initial_state()
+    older.run(state=state)
+    for name in ("penalty_x", "penalty_w_less_v"):
+        del state.vectors[name]
+    store.save(state, 0.0)
+    method = _method("penalty", problem, rho=10.0, max_iterations=6)
+    with pytest.raises(InputError, match="another version of this solver.*penalty_w_less_v, "
+                                         "penalty_x"):
+        store.load(method.initial_state())
+
+
+@pytest.mark.mpi
 @pytest.mark.parametrize("name, options, bound", [
     ("preconditioned", {}, False), ("preconditioned", {"lam": 0.5}, True),
     ("penalty", {}, True)])

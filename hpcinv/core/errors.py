@@ -1,4 +1,5 @@
 """Exit statuses and the two kinds of failure every entry point distinguishes."""
+import math
 import numbers
 from contextlib import contextmanager
 
@@ -42,6 +43,17 @@ def check_count(argument: str, value, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ArgumentError(argument, f"must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_number(argument: str, value, *, positive: bool = False) -> float:
+    """``value`` as a float when it is a finite real number (Python or numpy, not a bool)
+    >= 0, or > 0 with ``positive``, else an ArgumentError naming ``argument``."""
+    valid = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+             and math.isfinite(value) and (value > 0 if positive else value >= 0))
+    if not valid:
+        raise ArgumentError(argument, f"must be a finite number {'> 0' if positive else '>= 0'}"
+                                      f", got {value!r}")
+    return float(value)
 
 
 @contextmanager

@@ -23,7 +23,13 @@ def print_line(line: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def json_safe(row: dict) -> dict:
-    """The row with non-finite floats as None (JSON has no NaN)."""
-    return {key: (None if isinstance(value, float) and not math.isfinite(value) else value)
-            for key, value in row.items()}
+def json_safe(value):
+    """``value`` with non-finite floats as None at any depth of its dicts, lists and tuples
+    (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

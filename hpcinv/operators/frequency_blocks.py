@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from ..core.errors import ArgumentError
+from ..core.errors import ArgumentError, check_number
 from ..linalg.layout import Layout
 from ..linalg.operator import Operator
 
@@ -42,13 +42,6 @@ def _positive_int(argument: str, value) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ArgumentError(argument, f"must be a positive integer, got {value!r}")
     return int(value)
-
-
-def _positive_float(argument: str, value) -> float:
-    if (not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool)
-            or not np.isfinite(value) or value <= 0):
-        raise ArgumentError(argument, f"must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 class _TraceFrequencyExchange:
@@ -226,9 +219,9 @@ class MultiDimensionalConvolution(Operator):
                  dt: float = 1.0, dr: float = 1.0, max_frequency: float | None = None):
         n_r, n_v = _positive_int("n_r", n_r), _positive_int("n_v", n_v)
         n_s, n_t = _positive_int("n_s", n_s), _positive_int("n_t", n_t)
-        self.dt, self.dr = _positive_float("dt", dt), _positive_float("dr", dr)
+        self.dt, self.dr = check_number("dt", dt, positive=True), check_number("dr", dr, positive=True)
         if max_frequency is not None:
-            max_frequency = _positive_float("max_frequency", max_frequency)
+            max_frequency = check_number("max_frequency", max_frequency, positive=True)
         n_f = _kept_bins(n_t, self.dt, max_frequency)
         self.frequencies = scipy.fft.rfftfreq(n_t, self.dt)[:n_f]
         self.domain_transform = TimeFrequencyTransform(comm, n_r, n_v, n_t, n_f)

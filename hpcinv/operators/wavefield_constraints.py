@@ -45,11 +45,10 @@ all-to-all of the whole field.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from ..core.errors import ArgumentError, check_count
+from ..core.errors import ArgumentError, check_count, check_number
 from ..linalg.operator import Operator
 from .frequency_blocks import TimeFrequencyTransform
 
@@ -57,14 +56,6 @@ from .frequency_blocks import TimeFrequencyTransform
 # decimal but not in binary (0.3 / 0.1 = 2.9999999999999996): a small nudge keeps them.
 _ROUNDING_NUDGE = 1e-9
 _SYMMETRY_TOLERANCE = 1e-9
-
-
-def _positive_number(argument: str, value, *, allow_zero: bool = False) -> float:
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ArgumentError(argument, f"must be a finite number {bound}, got {value!r}")
-    return float(value)
 
 
 def _first_pair(mask: np.ndarray) -> tuple[int, int]:
@@ -88,9 +79,9 @@ def direct_arrival_onsets(n_r: int, dr: float, dt: float, velocity: float, *,
     / dt + 1e-9)): the direct arrival between receivers j and k, ``dr`` apart per index,
     ``margin`` seconds early.  Symmetric with a zero diagonal."""
     n_r = check_count("n_r", n_r, 1)
-    dr, dt = _positive_number("dr", dr), _positive_number("dt", dt)
-    velocity = _positive_number("velocity", velocity)
-    margin = _positive_number("margin", margin, allow_zero=True)
+    dr, dt = check_number("dr", dr, positive=True), check_number("dt", dt, positive=True)
+    velocity = check_number("velocity", velocity, positive=True)
+    margin = check_number("margin", margin)
     receivers = np.arange(n_r)
     distance = np.abs(receivers[:, None] - receivers[None, :]) * dr
     samples = np.floor((distance / velocity - margin) / dt + _ROUNDING_NUDGE)
@@ -104,7 +95,7 @@ def onsets_from_seconds(seconds, dt: float, n_r: int) -> np.ndarray:
     The times must be finite, >= 0 and symmetric up to 1e-9 max(1, max |s|); within that
     tolerance the earlier of s[j, k] and s[k, j] is used for both, so that the samples are
     exactly symmetric (the reciprocity projector needs that)."""
-    dt, n_r = _positive_number("dt", dt), check_count("n_r", n_r, 1)
+    dt, n_r = check_number("dt", dt, positive=True), check_count("n_r", n_r, 1)
     try:
         seconds = np.array(seconds, dtype=float)
     except (TypeError, ValueError) as error:

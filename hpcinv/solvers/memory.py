@@ -174,13 +174,15 @@ def block_krylov_memory(values: dict, problem: MemoryEstimate) -> MemoryEstimate
 def redatuming_memory(values: dict, problem: MemoryEstimate) -> MemoryEstimate:
     """What each formulation holds besides the problem: LSQR's x, u, v, w and its work
     vectors, the constraint's transposed copy and the composition's intermediate (about 8
-    unknowns and 3 rows of its system: Q's rows, plus one unknown each for rho L and sqrt(lam)
-    I when stacked); MINRES's KSP vectors on [g; mu] (9 of twice the unknowns in PETSc 3.18),
-    the state's g and mu, the KKT product's work and one data-length residual."""
+    unknowns, one more for the penalty's L x and L (w - v), and 3 rows of its system: Q's
+    rows, plus one unknown each for rho L and sqrt(lam) I when stacked); MINRES's KSP vectors
+    on [g; mu] (9 of twice the unknowns in PETSc 3.18), the state's g and mu, the KKT
+    product's work and one data-length residual."""
     n, m = problem.columns, problem.rows
     if values["formulation"] == "kkt":
         return MemoryEstimate(vectors(9, 2 * n) + vectors(6, n) + vectors(2, m),
                               keys=("solver.formulation",))
-    stacked_rows = m + n * ((values["formulation"] == "penalty") + (values["lam"] > 0))
-    return MemoryEstimate(vectors(8, n) + vectors(3, stacked_rows),
+    penalty = values["formulation"] == "penalty"
+    stacked_rows = m + n * (penalty + (values["lam"] > 0))
+    return MemoryEstimate(vectors(8 + penalty, n) + vectors(3, stacked_rows),
                           keys=("solver.formulation",))

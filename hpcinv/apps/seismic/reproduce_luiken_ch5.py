@@ -277,22 +277,11 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _finite(value):
-    """``value`` with non-finite floats as None, at any depth (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def run(args) -> int:
     from ...core import petsc_env
     from ...core.errors import EXIT_OK
     from ...core.mpi import report_and_exit
-    from ...core.reporting import rank0_progress
+    from ...core.reporting import json_safe, rank0_progress
 
     check_arguments(args)
     meshes = resolve_meshes(args)
@@ -303,5 +292,5 @@ def run(args) -> int:
     except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
         report_and_exit(error, comm.tompi4py())
     if comm.rank == 0:
-        print(json.dumps(_finite(report), indent=1) if args.json else table(report))
+        print(json.dumps(json_safe(report), indent=1) if args.json else table(report))
     return EXIT_OK

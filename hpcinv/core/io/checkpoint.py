@@ -161,6 +161,10 @@ class CheckpointStore:
         """(state, {vector: (local checksum share, stored checksum)}, problem or None):
         this rank's part of the vectors and the history, checked without communication."""
         sums = {}
+        missing = sorted(set(template.vectors) - set(handle["vectors"]))
+        if missing:   # the verified header says the file is whole: another solver wrote it
+            return None, sums, (f"written by another version of this solver: it lacks the "
+                                f"vector(s) {', '.join(missing)} that this one keeps")
         try:
             for name, vec in template.vectors.items():
                 dataset = handle["vectors"][name]

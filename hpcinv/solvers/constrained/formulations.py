@@ -29,10 +29,9 @@ same solution but not along the same iterates.
 from __future__ import annotations
 
 import math
-import numbers
 from contextlib import ExitStack, contextmanager
 
-from ...core.errors import ArgumentError, InputError
+from ...core.errors import ArgumentError, InputError, check_number
 from ...core.state import SolverState
 from ...linalg.layout import Layout
 from ...linalg.operator import Operator, StackedOperator
@@ -42,16 +41,6 @@ from ..framework.stopping import StoppingRule
 from ..krylov.lsqr import LSQR
 from ..krylov.monitor import ksp_monitor
 from .operators import Identity, KKTOperator, ProjectedOnRange, ProjectionComplement
-
-
-def _weight(name: str, value, *, positive: bool = False) -> float:
-    """``value`` as a float when it is a finite real number >= 0 (> 0 with ``positive``)."""
-    valid = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-             and math.isfinite(value) and (value > 0 if positive else value >= 0))
-    if not valid:
-        bound = "> 0" if positive else ">= 0"
-        raise ArgumentError(name, f"must be a finite number {bound}, got {value!r}")
-    return float(value)
 
 
 def _check_problem(operator: Operator, data, projection: Operator) -> None:
@@ -111,7 +100,9 @@ class _RankBoundResume:
 
 class PreconditionedLSQR(_RankBoundResume, LSQR):
     """(5.12): LSQR on A P, stacked with sqrt(lam) I when lam > 0; the solution is g = P x.
-    ``operator`` is then that system, ``forward_operator`` and ``forward_data`` A and b.
+    ``operator`` is then that system (for a projection that declares ``is_projector``, one
+    that is A P only on range(P), ``ProjectedOnRange``), ``forward_operator`` and
+    ``forward_data`` A and b.
 
     With lam = 0, A P is singular (P's null space is in its own).  Iterated far beyond its
     rank (only small problems get there), LSQR lets rounding errors grow x in that null
@@ -120,12 +111,12 @@ class PreconditionedLSQR(_RankBoundResume, LSQR):
     def __init__(self, operator, data, projection, *, lam: float = 0.0, tau: float = 1.02,
                  noise_norm: float = 0.0, max_iterations: int = 500,
                  stopping: StoppingRule | None = None):
-        lam = _weight("lam", lam)
+        lam = check_number("lam", lam)
         _check_problem(operator, data, projection)
         # Its right vectors stay in range(P): where P is exactly idempotent the forward
         # product may skip it (``ProjectedOnRange``).
-        restricted = (ProjectedOnRange(operator, projection)
-                      if getattr(projection, "is_projector", False) else operator @ projection)
+        exact = getattr(projection, "is_projector", False) and projection.symmetric
+        restricted = ProjectedOnRange(operator, projection) if exact else operator @ projection
         system, system_data = _with_tikhonov(restricted, data, lam)
         super().__init__(system, system_data, tau=tau, noise_norm=noise_norm,
                          max_iterations=max_iterations, stopping=stopping)
@@ -166,7 +157,7 @@ class PenaltyLSQR(_RankBoundResume, LSQR):
     def __init__(self, operator, data, projection, *, rho: float = 1.0, lam: float = 0.0,
                  penalty: Operator | None = None, tau: float = 1.02, noise_norm: float = 0.0,
                  max_iterations: int = 500, stopping: StoppingRule | None = None):
-        rho, lam = _weight("rho", rho, positive=True), _weight("lam", lam)
+        rho, lam = check_number("rho", rho, positive=True), check_number("lam", lam)
         _check_problem(operator, data, projection)
         penalty = _penalty(operator, projection, penalty)
         penalised = StackedOperator(operator, penalty, math.sqrt(rho))
@@ -231,7 +222,7 @@ class KKTMinres(IterativeMethod):
     def __init__(self, operator, data, projection, *, lam: float = 0.0,
                  penalty: Operator | None = None, tau: float = 1.02, noise_norm: float = 0.0,
                  max_iterations: int = 500, stopping: StoppingRule | None = None):
-        lam = _weight("lam", lam)
+        lam = check_number("lam", lam)
         _check_problem(operator, data, projection)
         penalty = _penalty(operator, projection, penalty)
         super().__init__(operator, data, tau=tau, noise_norm=noise_norm,
