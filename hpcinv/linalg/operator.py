@@ -338,6 +338,18 @@ class Sum(Operator):
         return self.first.rmatmat(Y) + self.beta * self.second.rmatmat(Y)
 
 
+@contextmanager
+def vec_blocks(z, *index_sets):
+    """The parts of Vec ``z`` at ``index_sets`` as Vecs sharing its storage, restored on
+    exit."""
+    parts = [z.getSubVector(index) for index in index_sets]
+    try:
+        yield tuple(parts)
+    finally:
+        for index, part in zip(index_sets, parts):
+            z.restoreSubVector(index, part)
+
+
 class StackedOperator(Operator):
     """[A; weight L] for operators A (m x n) and L (p x n) with the same domain layout.
 
@@ -374,16 +386,10 @@ class StackedOperator(Operator):
         return self.A.natural_row_ranges() + [(start + offset, stop + offset)
                                               for start, stop in self.L.natural_row_ranges()]
 
-    @contextmanager
     def blocks(self, z):
         """The blocks (z_A, z_L) of a stacked vector as Vecs sharing its storage, laid out as
-        A's and L's rows, restored on exit."""
-        top, bottom = z.getSubVector(self._top), z.getSubVector(self._bottom)
-        try:
-            yield top, bottom
-        finally:
-            z.restoreSubVector(self._top, top)
-            z.restoreSubVector(self._bottom, bottom)
+        A's and L's rows, restored on exit (a context manager)."""
+        return vec_blocks(z, self._top, self._bottom)
 
     def mult(self, x, y) -> None:
         with self.blocks(y) as (top, bottom):

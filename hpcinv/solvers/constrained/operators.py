@@ -1,14 +1,11 @@
 """The operators the constrained formulations build: the identity (for a Tikhonov block
 sqrt(lam) I), the penalty I - P of an orthogonal projector P, A P on range(P), and the
-symmetric KKT matrix.
-Like the algebra of ``linalg.operator`` they are not logged themselves: the products they
-are made of are."""
+symmetric KKT matrix.  Like the algebra of ``linalg.operator`` they are not logged
+themselves: the products they are made of are."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from ...linalg.layout import Layout
-from ...linalg.operator import Operator
+from ...linalg.operator import Operator, vec_blocks
 
 
 class Identity(Operator):
@@ -123,15 +120,10 @@ class KKTOperator(Operator):
     def create_vecs(self):
         return self.domain_layout.create_vec(), self.range_layout.create_vec()
 
-    @contextmanager
     def blocks(self, z):
-        """The parts (g, mu) of ``z`` as Vecs sharing its storage, restored on exit."""
-        primal, dual = z.getSubVector(self._primal), z.getSubVector(self._dual)
-        try:
-            yield primal, dual
-        finally:
-            z.restoreSubVector(self._primal, primal)
-            z.restoreSubVector(self._dual, dual)
+        """The parts (g, mu) of ``z`` as Vecs sharing its storage, restored on exit (a
+        context manager)."""
+        return vec_blocks(z, self._primal, self._dual)
 
     def mult(self, x, y) -> None:
         with self.blocks(x) as (g, mu), self.blocks(y) as (top, bottom):
