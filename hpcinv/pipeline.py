@@ -201,7 +201,7 @@ def _locked_run(spec: JobSpec, PETSc, stop_request: StopRequest, *, resume: bool
         probe(path, mpi)                     # an unwritable output fails now, not after
 
     with stage("problem build"):
-        petsc_env.release_petsc_garbage(comm)   # the objects of a driver's earlier jobs
+        petsc_env.release_memory(comm)   # the objects of a driver's earlier jobs
         problem, solver = build(spec, comm)
         state = solver.initial_state()
     _check_space(mpi, path, problem, state, spec.output["store_data"])

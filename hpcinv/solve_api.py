@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core.errors import ArgumentError, InputError
-from .core.petsc_env import release_petsc_garbage
+from .core.petsc_env import release_memory
 from .core.jobspec import SOLVERS
 from .core.jobspec.schema import validate_table
 from .core.mpi import same_on_every_rank
@@ -162,7 +162,7 @@ def _named_arguments():
 def _run(method, truth, wall_time: float) -> SolveOutcome:
     # The operator's products start here: a matvec's bad result is named as A's.
     with _named_arguments():
-        release_petsc_garbage(method.operator.comm)   # what earlier solves left, first
+        release_memory(method.operator.comm)   # what earlier solves left, first
         state = method.initial_state()
         control = IterationControl.for_method(method, truth=truth, wall_time=wall_time)
         reason = method.solve(state, control)

@@ -169,19 +169,50 @@ def clear_options(options: dict) -> None:
             database.delValue(name)
 
 
-def release_petsc_garbage(comm) -> None:
+def release_memory(comm, *, trim_heap: bool = True) -> None:
     """Destroy the PETSc objects that Python has dropped on every rank of ``comm``
-    (collective; a PETSc or mpi4py communicator).
+    (collective; a PETSc or mpi4py communicator), then, with ``trim_heap``, give the C
+    heap's free pages back to the system.
 
-    Why: since 3.18, petsc4py does not destroy a parallel object when Python drops it, since
-    ranks drop objects in different orders and a destroy is collective; it stashes it until
-    ``PETSc.garbage_cleanup``, which destroys those every rank has dropped.  petsc4py 3.18
-    treats even objects on a one-rank COMM_WORLD that way.  Without a cleanup, a process that
-    solves many times (a parameter sweep, a driver running several jobs) keeps every vector
-    it ever made: its memory grew by 7.6 MB per dropped 8 MB Vec, and a thesis-size
-    redatuming sweep ran out of 24 GB.  A petsc4py without the call cleans up by itself."""
+    Why the first: since 3.18, petsc4py does not destroy a parallel object when Python drops
+    it, since ranks drop objects in different orders and a destroy is collective; it stashes
+    it until ``PETSc.garbage_cleanup``, which destroys those every rank has dropped.
+    petsc4py 3.18 treats even objects on a one-rank COMM_WORLD that way.  Without a cleanup,
+    a process that solves many times (a parameter sweep, a driver running several jobs)
+    keeps every vector it ever made: its memory grew by 7.6 MB per dropped 8 MB Vec, and a
+    thesis-size redatuming sweep ran out of 24 GB.  A petsc4py without the call cleans up by
+    itself.
+
+    Why the second: glibc serves blocks of up to 32 MB (its adaptive mmap threshold) from
+    the heap and keeps freed ones there for reuse; a later solve of other sizes cannot reuse
+    them all, and they are returned only from the heap's top.  The same sweep's ranks held
+    9.5 GB each of free heap, which ``malloc_trim`` returned.  Trimming at every iteration
+    would make each one touch fresh pages again (slow on some virtual machines), so callers
+    trim between solves, not within one."""
     from petsc4py import PETSc
 
     cleanup = getattr(PETSc, "garbage_cleanup", None)
     if cleanup is not None:
         cleanup(comm)
+    if trim_heap:
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    """glibc's malloc_trim(0); nothing elsewhere (another C library, macOS)."""
+    import ctypes
+    import ctypes.util
+
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        try:
+            _libc = ctypes.CDLL(name) if name else False
+        except OSError:
+            _libc = False
+    trim = getattr(_libc, "malloc_trim", None) if _libc else None
+    if trim is not None:
+        trim(0)
+
+
+_libc = None   # ctypes' C library once looked up, False where there is none

@@ -117,7 +117,7 @@ def _run_problem(name, build, args, epsilons, say):
     from ...linalg.layout import Layout
     from ...solvers.tikhonov.paramchoice import SpectralModel, choose_lambda
     from ...solvers.tikhonov.paramchoice.lanczos import lanczos_choice
-    from ...core.petsc_env import release_petsc_garbage
+    from ...core.petsc_env import release_memory
     from ...linalg.decompositions.rsvd import randomized_svd
     from ...solvers.framework.capabilities import Regularization
     from ...solvers.tikhonov.solver import Tikhonov
@@ -130,7 +130,7 @@ def _run_problem(name, build, args, epsilons, say):
             Regularization).operator).reduction()
         operator, data = reduction.operator, reduction.data
         # The last realisation's problem, now dropped: no solver run here releases it.
-        release_petsc_garbage(operator.comm)
+        release_memory(operator.comm)
         if singular is None:   # the matrix is the same in every realisation
             left, singular, _ = np.linalg.svd(dense_matrix(operator), full_matrices=False)
         whole = Layout.of_vec(data).gather(data.getArray())

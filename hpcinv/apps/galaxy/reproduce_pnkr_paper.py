@@ -93,7 +93,7 @@ def range_of_adjoint_truth(problem) -> None:
 def _run_case(args, case: str, order: int, comm) -> dict:
     from ...core.jobspec import PROBLEMS
     from ...core.mpi import agree
-    from ...core.petsc_env import release_petsc_garbage
+    from ...core.petsc_env import release_memory
     from ...solvers.framework.control import IterationControl
     from ...solvers.kaczmarz.kinds import PNKRKind
 
@@ -104,7 +104,7 @@ def _run_case(args, case: str, order: int, comm) -> dict:
     kind = PROBLEMS.get("galaxy", "problem.kind")
     clock = time.perf_counter()
     mpi = comm.tompi4py()
-    release_petsc_garbage(comm)     # the previous case's problem and solver
+    release_memory(comm)     # the previous case's problem and solver
     problem = kind.build(agree(mpi, kind.prepare, spec.problem), comm)
     if noise_free:
         range_of_adjoint_truth(problem)

@@ -11,7 +11,7 @@ import math
 import time
 
 from ...core.errors import RuntimeFailure
-from ...core.petsc_env import release_petsc_garbage
+from ...core.petsc_env import release_memory
 from ...core.progress import Progress
 
 _SIGNAL, _CHECKPOINT_DUE, _WALL_TIME = 1, 2, 4
@@ -98,8 +98,9 @@ class IterationControl:
 
     def _decide(self, state) -> str | None:
         # Every rank passes here at every iteration: the collective point at which the
-        # vectors an iteration dropped are destroyed (``release_petsc_garbage``).
-        release_petsc_garbage(self.comm)
+        # vectors an iteration dropped are destroyed (``release_memory``; the heap is
+        # trimmed between solves only).
+        release_memory(self.comm, trim_heap=False)
         now = time.monotonic()
         flags = 0
         if self.stop_request is not None and self.stop_request.received:

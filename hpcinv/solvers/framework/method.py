@@ -149,10 +149,10 @@ class IterativeMethod:
         ``truth`` adds the relative error to the history; ``state`` continues a saved state;
         ``progress`` prints rank 0's progress lines; ``control`` replaces the default
         ``IterationControl`` (checkpoints, signals, wall time)."""
-        from ...core.petsc_env import release_petsc_garbage
+        from ...core.petsc_env import release_memory
         from .control import IterationControl
 
-        release_petsc_garbage(self.operator.comm)   # what earlier solves left, first
+        release_memory(self.operator.comm)   # what earlier solves left, first
         state = state if state is not None else self.initial_state()
         if control is None:
             control = IterationControl.for_method(self, truth=truth, progress=progress)

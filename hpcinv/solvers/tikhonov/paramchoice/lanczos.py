@@ -51,6 +51,7 @@ from ....linalg.decompositions.golub_kahan import GolubKahan, hybrid_tikhonov
 from ..quadrature import TikhonovBounds
 from .functionals import RULES, SpectralModel, discrepancy_lambda, minimise_on_log_grid
 from ....core.mpi import same_on_every_rank
+from ....core.petsc_env import release_memory
 
 TRACES = ("ritz", "hutchinson")
 
@@ -190,6 +191,9 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
                           max_steps, bounds)
     rows = operator.shape[0]
     mpi = operator.comm.tompi4py()
+    # Earlier choices' bases, dropped but not destroyed until every rank says so: a
+    # thesis-size basis is gigabytes.
+    release_memory(operator.comm)
     gk = GolubKahan(operator, data, reorthogonalize)
     probes = []
     if rule == "gcv" and trace == "hutchinson":
