@@ -65,9 +65,13 @@ another source step still fills that column and the report says its sampling.
 
 Cost.  Per ratio: 3 runs to the iteration limits, 3 x (``--lambdas`` + ``--refinements``)
 Tikhonov solves to them, 4 parameter choices and their 4 solves.  ``small`` takes about a
-minute on one core; the thesis sizes are long runs (hours).  The Golub-Kahan bases of the
-choices are kept (reorthogonalisation): at thesis-1x1 a vector of g is 93 MB, so 100 steps of
-GCV on the penalty system, whose left vectors are twice that, hold about 56 GB.
+minute on one core.  The thesis sizes with ``--max-iterations 60 --max-kkt-iterations 120
+--lambdas 5 --refinements 2`` took 41 minutes on 2 ranks (docs/seismic.md); the defaults
+take about twice as long.  The Golub-Kahan bases of the choices are kept
+(reorthogonalisation): at thesis-1x1 a vector of g or of the data is 93 MB, and GCV keeps
+two bases (the data's and a Hutchinson probe's), so a step of GCV on the penalty system,
+whose left vectors are twice g's length plus the data's, holds 0.56 GB: the default 25
+steps, 14 GB.
 """
 from __future__ import annotations
 
@@ -118,8 +122,10 @@ def add_arguments(parser) -> None:
                              "1e-6 1)")
     parser.add_argument("--refinements", type=int, default=4,
                         help="golden-section solves around the best lambda (default 4)")
-    parser.add_argument("--lanczos-steps", type=int, default=100,
-                        help="most Golub-Kahan steps of the parameter choice (default 100)")
+    parser.add_argument("--lanczos-steps", type=int, default=25,
+                        help="most Golub-Kahan steps of the parameter choice (default 25; "
+                             "each keeps its vectors, 0.56 GB a step for GCV on the "
+                             "penalty system at thesis-1x1)")
     parser.add_argument("--epsilon", type=float, default=1e-2,
                         help="relative tolerance of the Lanczos bounds (default 1e-2)")
     parser.add_argument("--hutchinson-vectors", type=int, default=1,
