@@ -79,8 +79,6 @@ def _garbage_entries(capfd) -> int:
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(not hasattr(PETSc, "garbage_view"),
-                    reason="a petsc4py before 3.18 destroys dropped objects itself")
 def test_repeated_solves_do_not_pile_up_petsc_garbage(capfd):
     """petsc4py 3.18 only stashes a dropped parallel object: a process solving many times
     (a parameter sweep) would keep every vector it made.  The solves destroy what earlier

@@ -33,3 +33,24 @@ def json_safe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def run_reproduction(args, experiment, table) -> int:
+    """Start PETSc, run ``experiment(comm, say)`` on every rank and print its report on
+    rank 0: JSON with ``args.json``, else ``table(report)``.  Any failure ends all ranks,
+    printed once.  The caller checks its arguments first."""
+    import json
+
+    from . import petsc_env
+    from .errors import EXIT_OK
+    from .mpi import report_and_exit
+
+    comm = petsc_env.initialize().COMM_WORLD
+    say = rank0_progress(comm, args.quiet)
+    try:
+        report = experiment(comm, say)
+    except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
+        report_and_exit(error, comm.tompi4py())
+    if comm.rank == 0:
+        print(json.dumps(json_safe(report), indent=1) if args.json else table(report))
+    return EXIT_OK

@@ -75,7 +75,6 @@ steps, 14 GB.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -284,19 +283,9 @@ def table(report: dict) -> str:
 
 
 def run(args) -> int:
-    from ...core import petsc_env
-    from ...core.errors import EXIT_OK
-    from ...core.mpi import report_and_exit
-    from ...core.reporting import json_safe, rank0_progress
+    from ...core.reporting import run_reproduction
 
     check_arguments(args)
     meshes = resolve_meshes(args)
-    comm = petsc_env.initialize().COMM_WORLD
-    say = rank0_progress(comm, args.quiet)
-    try:
-        report = run_experiment(comm, meshes, args, say)
-    except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
-        report_and_exit(error, comm.tompi4py())
-    if comm.rank == 0:
-        print(json.dumps(json_safe(report), indent=1) if args.json else table(report))
-    return EXIT_OK
+    return run_reproduction(args, lambda comm, say: run_experiment(comm, meshes, args, say),
+                            table)
