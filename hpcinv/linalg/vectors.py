@@ -12,6 +12,14 @@ def dots(vec, others) -> np.ndarray:
     return np.array([vec.dotEnd(other) for other in others], dtype=float)
 
 
+def dot_matrix(left, right) -> np.ndarray:
+    """[[u^T v for v in right] for u in left] in one reduction (a subspace method's small
+    Gram matrices: one allreduce instead of one per pair)."""
+    local = np.array([[np.dot(u.getArray(readonly=True), v.getArray(readonly=True))
+                       for v in right] for u in left], dtype=float)
+    return left[0].getComm().tompi4py().allreduce(local)
+
+
 def norms(vecs) -> list[float]:
     """2-norms of several Vecs in one reduction."""
     from petsc4py import PETSc

@@ -1,7 +1,8 @@
 """Solver families on one iteration framework: ``framework`` (state, stopping rules, the loop,
 iteration control, the KSP adapter, the solver-kind base), ``krylov`` (CGLS, LSQR, PETSc
 KSPs), ``kaczmarz`` (PNKR), ``tikhonov`` (parameter choice, GSVD, standard form) and
-``recycling`` (augmented methods).  Each algorithm is a class with keyword arguments, usable
+``recycling`` (augmented methods) and ``penalized`` (penalised likelihood for positive
+unknowns: maximum entropy, roughness).  Each algorithm is a class with keyword arguments, usable
 without a job spec; each family's ``kinds.py`` holds its job kinds (``kinds.py`` here imports
 them all).  The classes are importable from here: ``from hpcinv.solvers import CGLS``.
 """
@@ -13,6 +14,8 @@ _EXPORTS = {
     "CGLS": ".krylov", "LSQR": ".krylov", "KSPLeastSquares": ".krylov",
     "PNKR": ".kaczmarz", "TensorBlockRows": ".kaczmarz",
     "Tikhonov": ".tikhonov",
+    "SubspaceDescent": ".penalized", "ScaledGradient": ".penalized",
+    "PenalizedTAO": ".penalized", "PenalizedQuadratic": ".penalized",
     "AugmentedSteepestDescent": ".recycling", "AugmentedLandweber": ".recycling",
     "AugmentedCGLS": ".recycling", "RecycleSpace": ".recycling",
     "IterationControl": ".framework", "IterativeMethod": ".framework",

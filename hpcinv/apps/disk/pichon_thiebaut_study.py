@@ -1,0 +1,92 @@
+"""The runs of ``hpcinv reproduce pichon-thiebaut`` (``reproduce_pichon_thiebaut.py``): disk
+problems that share their fitted truth, the solvers at the paper's settings, and Eq. 44.
+
+A problem is the ``disk`` kind's simulation with the study's values; its truth (the fit of
+the Gaussian profiles, tens of seconds at 150 x 150) depends only on Q and the grid, so it
+is fitted once per (Q, grid) and reused by every realisation, SNR and R_max.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ...core.mpi import global_max
+from ...solvers.penalized.capabilities import PenaltyGrid
+from ...solvers.penalized.penalties import FloatingNegentropy
+from ...solvers.penalized.scaled_gradient import ScaledGradient
+from ...solvers.penalized.subspace import SubspaceDescent
+from ...solvers.penalized.tao import PenalizedTAO
+from .problem import PARAMETERS, build, prepare
+
+SINGLE_DIRECTION_METRICS = ("power", "lucy", "mem", "cornwell-evans")
+
+
+class DiskStudy:
+    """Builds problems of one grid and data sampling; ``settings`` carries the solvers'
+    iteration limits (``max_iterations``, ``gradient_iterations``)."""
+
+    def __init__(self, comm, *, basis: int, samples: int, max_iterations: int,
+                 gradient_iterations: int):
+        self.comm = comm
+        self.base = {key: field.default for key, field in PARAMETERS.items()}
+        self.base.update(eta_nodes=basis, h_nodes=basis, radii=samples, velocities=samples,
+                         missing=[], slit_angles=[], slit_data=[])
+        self.max_iterations = max_iterations
+        self.gradient_iterations = gradient_iterations
+        self._truths = {}
+
+    def problem(self, **values):
+        """The simulated disk with the base values changed by ``values`` (collective)."""
+        prepared = prepare({**self.base, **values})
+        key = prepared.values["toomre_q"]
+        prepared.truth = self._truths.get(key)
+        problem = build(prepared, self.comm)
+        self._truths[key] = prepared.truth
+        return problem
+
+    def penalty(self, problem):
+        return FloatingNegentropy(problem.operator.create_vecs()[0],
+                                  PenaltyGrid.of_problem(problem))
+
+    def subspace(self, problem, chi_square: float | None = None, memory: bool = False):
+        count = problem.operator.shape[0]
+        target = chi_square if chi_square else count - np.sqrt(2.0 * count)
+        return SubspaceDescent(problem.operator, problem.data, self.penalty(problem),
+                               chi_square_target=target, memory=memory,
+                               max_iterations=self.max_iterations)
+
+    def single_direction(self, problem, mu: float, metric: str):
+        return ScaledGradient(problem.operator, problem.data, self.penalty(problem), mu=mu,
+                              metric=metric, max_iterations=self.gradient_iterations)
+
+    def tao(self, problem, chi_square: float):
+        return PenalizedTAO(problem.operator, problem.data, self.penalty(problem),
+                            chi_square_target=chi_square)
+
+    def solve(self, method, problem) -> dict:
+        """Run ``method``; its iterations, slowest rank's seconds, Eq. 44 error and result."""
+        self.comm.tompi4py().Barrier()
+        started = time.perf_counter()
+        result = method.run()
+        seconds = global_max(self.comm.tompi4py(), time.perf_counter() - started)
+        iterations = result.iterations
+        if "tao_iterations" in result.attributes:
+            iterations = int(result.attributes["tao_iterations"])
+        return {"iterations": iterations, "seconds": seconds, "reason": result.reason,
+                "error": weighted_error(result.x, problem.truth), "result": result}
+
+
+def weighted_error(estimate, truth) -> float:
+    """Eq. 44: <|f - f_true|> = sum f_true |f - f_true| / sum f_true (collective)."""
+    f, t = estimate.getArray(readonly=True), truth.getArray(readonly=True)
+    local = np.array([np.sum(t * np.abs(f - t)), np.sum(t)])
+    total = truth.getComm().tompi4py().allreduce(local)
+    return float(total[0] / total[1])
+
+
+def gathered(vec) -> np.ndarray:
+    """The whole Vec on every rank (figures of the mean and spread)."""
+    from ...linalg.layout import Layout
+
+    return Layout.of_vec(vec).gather(vec.getArray(readonly=True))

@@ -1,0 +1,226 @@
+"""The penalised-likelihood job kinds: ``penalized-subspace`` (the six-direction scheme),
+``penalized-gradient`` (the single-direction schemes of Eq. 30), ``penalized-tao`` (PETSc
+TAO inside a search on mu) and ``penalized-quadratic`` (Eq. 23 by KSP).
+
+The penalty is built on the problem's ``PenaltyGrid`` (the disk's (eta, h) mesh with its
+cut at h = 0), else on its ``grid_shape``; the chi-square target is ``chi_square`` or, when
+0, the paper's N - sqrt(2 N) for N data (the problem's rows, already noise-weighted).
+"""
+from __future__ import annotations
+
+import math
+
+from ...core.errors import job_keys
+from ...core.jobspec import SOLVERS, Field
+from ...core.memory import MemoryEstimate, assembled_sparse, vectors
+from ..framework.kind import COMMON_PARAMETERS, MethodKind
+from ..krylov.kinds import own_method_petsc_problems
+from .capabilities import PenaltyGrid
+from .penalties import PENALTIES, make_penalty
+from .quadratic import PenalizedQuadratic
+from .scaled_gradient import METRICS, ScaledGradient
+from .start import constant_start
+from .subspace import SubspaceDescent
+from .tao import TAO_TYPES, PenalizedTAO
+
+_SHARED = {key: COMMON_PARAMETERS[key] for key in ("max_iterations", "wall_time")}
+PENALTY_PARAMETERS = {
+    "penalty": Field(str, "entropy-floating", "R(f): negentropy with the floating prior p = "
+                     "S f (entropy-floating), with a uniform prior (entropy) or the quadratic "
+                     "roughness ||grad f||^2 (roughness)", choices=PENALTIES),
+    "gamma": Field(float, 0.25, "floating prior: weight of each neighbour in S", minimum=0,
+                   maximum=0.5),
+    "prior": Field(float, 0.0, "uniform prior's level (0: the constant that best fits the "
+                   "data)", minimum=0),
+    "floor": Field(float, 1e-8, "lowest value of f, relative to that constant (keeps the "
+                   "negentropy finite)", minimum=0, exclusive_minimum=True),
+}
+TARGET_PARAMETER = {
+    "chi_square": Field(float, 0.0, "target chi-square N_e (0: N - sqrt(2 N), N the number "
+                        "of data)", minimum=0),
+}
+
+
+def chi_square_target(problem, values: dict) -> float:
+    count = problem.operator.shape[0]
+    return values["chi_square"] or count - math.sqrt(2.0 * count)
+
+
+def build_penalty(problem, values: dict):
+    """The job's penalty on the problem's grid (errors name solver.* keys)."""
+    template = problem.operator.create_vecs()[0]
+    prior = values["prior"]
+    if values["penalty"] == "entropy" and not prior:
+        prior = constant_start(problem.operator, problem.data)[1]
+    return make_penalty(values["penalty"], template, PenaltyGrid.of_problem(problem),
+                        gamma=values["gamma"], prior=prior or None)
+
+
+def _penalized_memory(values: dict, problem, domain_vectors: int, range_vectors: int):
+    """The method's work Vecs and the penalty's sparse S (9 entries a row on a 2-D grid) or
+    D (2 a row, one row per axis)."""
+    n, m = problem.columns, problem.rows
+    grid = problem.facts.get("grid_shape", (n,))
+    penalty = (assembled_sparse(n, 3 ** len(grid) * n) if values["penalty"] == "entropy-floating"
+               else assembled_sparse(len(grid) * n, 2 * len(grid) * n)
+               if values["penalty"] == "roughness" else 0)
+    return MemoryEstimate(vectors(domain_vectors, n) + vectors(range_vectors, m) + penalty,
+                          keys=("solver.penalty",))
+
+
+@SOLVERS.register("penalized-subspace")
+class SubspaceKind(MethodKind):
+    check_petsc_options = staticmethod(own_method_petsc_problems)
+    parameters = {
+        **_SHARED, **PENALTY_PARAMETERS, **TARGET_PARAMETER,
+        "nu": Field(float, 1.0, "metric q = f^nu (1: Skilling & Bryan)", minimum=1, maximum=2),
+        "alpha": Field(float, 2 / 3, "each step aims at (1 - alpha) L + alpha L_min",
+                       minimum=0, exclusive_minimum=True, maximum=0.999),
+        "convergence": Field(float, 1e-5, "stop at the target once sum f |df| / sum f^2 <= "
+                             "this", minimum=0),
+        "tolerance": Field(float, 1e-3, "relative tolerance of mu's search and of the "
+                           "target chi-square", minimum=0, exclusive_minimum=True),
+        "svd_tolerance": Field(float, 1e-10, "relative singular-value cut of the 6 x 6 "
+                               "subspace system", minimum=0, exclusive_minimum=True),
+        "mu": Field(float, 0.0, "first mu of the search (0: where the two Hessians balance)",
+                    minimum=0),
+        "memory": Field(bool, False, "add the previous step as a seventh direction (not in "
+                        "the paper; converges in fewer iterations once at the target)"),
+    }
+
+    @staticmethod
+    def memory_estimate(values: dict, problem):
+        return _penalized_memory(values, problem, 18, 7)
+
+    @classmethod
+    def build(cls, problem, values: dict) -> SubspaceDescent:
+        with job_keys("solver"):
+            return SubspaceDescent(
+                problem.operator, problem.data, build_penalty(problem, values),
+                chi_square_target=chi_square_target(problem, values),
+                mu=values["mu"] or None,
+                **{key: values[key] for key in ("nu", "alpha", "floor", "convergence",
+                                                "tolerance", "svd_tolerance", "memory",
+                                                "max_iterations")})
+
+
+@SOLVERS.register("penalized-gradient")
+class ScaledGradientKind(MethodKind):
+    check_petsc_options = staticmethod(own_method_petsc_problems)
+    parameters = {
+        **_SHARED, **PENALTY_PARAMETERS,
+        "max_iterations": Field(int, 5000, "iteration limit", minimum=1),
+        "mu": Field(float, help="the fixed weight of the penalty", minimum=0,
+                    exclusive_minimum=True),
+        "metric": Field(str, "power", "q in delta f = -q grad Q: f^nu (power), f "
+                        "(lucy: Richardson-Lucy), f / mu (mem) or the Hessian's diagonal "
+                        "(cornwell-evans)", choices=METRICS),
+        "nu": Field(float, 1.0, "exponent of the power metric", minimum=1, maximum=2),
+        "decrease": Field(float, 1e-8, "stop when a step lowers Q by less than this "
+                          "fraction", minimum=0, exclusive_minimum=True),
+        "progress": Field(float, 1e-5, "stop when ||df|| / (||df_L|| + ||df_R||) falls "
+                          "below this", minimum=0, exclusive_minimum=True),
+    }
+
+    @staticmethod
+    def memory_estimate(values: dict, problem):
+        return _penalized_memory(values, problem, 8, 3)
+
+    @classmethod
+    def build(cls, problem, values: dict) -> ScaledGradient:
+        with job_keys("solver"):
+            return ScaledGradient(
+                problem.operator, problem.data, build_penalty(problem, values),
+                **{key: values[key] for key in ("mu", "metric", "nu", "floor", "decrease",
+                                                "progress", "max_iterations")})
+
+
+_OUTER_SEARCH = {
+    "max_iterations": Field(int, 30, "steps of the search on mu (one inner solve each)",
+                            minimum=1),
+    "mu": Field(float, 0.0, "first mu of the search, or the weight with fixed_mu (0: where "
+                "the two terms' curvatures balance)", minimum=0),
+    "fixed_mu": Field(bool, False, "solve once at solver.mu instead of searching mu for the "
+                      "target chi-square"),
+    "tolerance": Field(float, 1e-3, "relative tolerance of the target chi-square", minimum=0,
+                       exclusive_minimum=True),
+}
+
+
+def _search_arguments(problem, values: dict) -> dict:
+    return {"chi_square_target": None if values["fixed_mu"]
+            else chi_square_target(problem, values),
+            "mu": values["mu"] or None, "tolerance": values["tolerance"],
+            "max_iterations": values["max_iterations"]}
+
+
+def _check_fixed_mu(values: dict) -> list:
+    if values["fixed_mu"] and not values["mu"]:
+        return [("solver.mu", "fixed_mu needs mu > 0")]
+    return []
+
+
+@SOLVERS.register("penalized-tao")
+class TAOKind(MethodKind):
+    """PETSc TAO's bound-constrained solvers on L + mu R, f >= floor, inside the search on
+    mu; TAO options take the prefix penalized_tao_ (e.g. penalized_tao_tao_monitor)."""
+
+    parameters = {
+        **_SHARED, **PENALTY_PARAMETERS, **TARGET_PARAMETER, **_OUTER_SEARCH,
+        "max_iterations": Field(int, 100, "outer steps: TAO solves, at a searched mu or "
+                                "continuing one that reached tao_max_iterations", minimum=1),
+        "tao_type": Field(str, "blmvm", "TAO method: bound-constrained quasi-Newton (blmvm, "
+                          "bqnls, bqnkls), conjugate gradients (bncg) or Newton with the "
+                          "exact Hessian product (bnls, bntr, bntl)", choices=TAO_TYPES),
+        "tao_max_iterations": Field(int, 1000, "TAO iterations per step (a solve that needs "
+                                    "more goes on at the same mu in the next step)",
+                                    minimum=1),
+        "tao_gradient_tolerance": Field(float, 1e-7, "TAO's grtol: stop when ||projected "
+                                        "grad Q|| <= this |Q|", minimum=0,
+                                        exclusive_minimum=True),
+    }
+    check_parameters = staticmethod(_check_fixed_mu)
+
+    @staticmethod
+    def memory_estimate(values: dict, problem):
+        # BLMVM keeps 5 pairs of update vectors by default, plus bounds and gradients.
+        return _penalized_memory(values, problem, 20, 2)
+
+    @classmethod
+    def build(cls, problem, values: dict) -> PenalizedTAO:
+        with job_keys("solver"):
+            return PenalizedTAO(
+                problem.operator, problem.data, build_penalty(problem, values),
+                floor=values["floor"], tao_type=values["tao_type"],
+                tao_max_iterations=values["tao_max_iterations"],
+                tao_gradient_tolerance=values["tao_gradient_tolerance"],
+                **_search_arguments(problem, values))
+
+
+@SOLVERS.register("penalized-quadratic")
+class QuadraticKind(MethodKind):
+    """Eq. 23: f = (A^T A + mu D^T D)^-1 A^T b with the roughness penalty ||D f||^2, by a
+    PETSc KSP (prefix penalized_quadratic_; CG with Jacobi by default, e.g.
+    penalized_quadratic_pc_type = "lu" for MUMPS); no positivity."""
+
+    parameters = {
+        **_SHARED, **TARGET_PARAMETER, **_OUTER_SEARCH,
+        "ksp_rtol": Field(float, 1e-10, "relative residual of each KSP solve", minimum=0,
+                          exclusive_minimum=True),
+    }
+    check_parameters = staticmethod(_check_fixed_mu)
+
+    @staticmethod
+    def memory_estimate(values: dict, problem):
+        # A^T A is assembled: each column of A meets about as many others as A has rows' nnz.
+        return _penalized_memory({"penalty": "roughness"}, problem, 6, 2) + MemoryEstimate(
+            assembled_sparse(problem.columns, 8 * problem.columns))
+
+    @classmethod
+    def build(cls, problem, values: dict) -> PenalizedQuadratic:
+        template = problem.operator.create_vecs()[0]
+        with job_keys("solver"):
+            return PenalizedQuadratic(
+                problem.operator, problem.data,
+                make_penalty("roughness", template, PenaltyGrid.of_problem(problem)),
+                ksp_rtol=values["ksp_rtol"], **_search_arguments(problem, values))
