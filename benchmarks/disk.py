@@ -6,7 +6,7 @@ Eq. 44 error against the problem's truth and the peak memory of each rank.  Prin
 object last.
 
     .venv/bin/python benchmarks/disk.py [--basis 150,200] [--ranks 1,2]
-        [--methods subspace,subspace-memory,tao-blmvm,gradient-power,
+        [--methods subspace,subspace-memory,tao-blmvm,gradient-lucy,
                    gradient-cornwell-evans,quadratic]
         [--max-iterations 20000] [--subspace-iterations 3000] [--tao-iterations 5000]
         [--snr 30] [--seed 1] [--truth-cache DIR]
@@ -21,12 +21,11 @@ seed --seed (1), 50 x 50 (R, v_phi) points out to R = 7; f on basis x basis bili
   N - sqrt(2 N)), max_iterations = --subspace-iterations; subspace-memory: the same with
   ``memory = true`` (the previous step as a seventh direction).
 * tao-blmvm: ``penalized-tao``, tao_type = "blmvm", the same penalty, mu searched to the same
-  target from the kind's first mu; tao_max_iterations = --tao-iterations (5000).  The kind's
-  default of 500 stops every BLMVM solve short at 150 x 150 (about 3800 reach grtol 1e-7),
-  and the search on mu, fed those unconverged chi-squares, then ends at its 30 steps with
-  mu about 500 and a chi-square of 1750 (target 2429).
+  target from the kind's first mu; tao_max_iterations = --tao-iterations (5000; BLMVM needs
+  about 3800 at 150 x 150 to reach grtol 1e-7, and a solve stopped short goes on at the same
+  mu in the next step).
 * gradient-power, gradient-lucy, gradient-mem, gradient-cornwell-evans: ``penalized-gradient``
-  with that metric at the mu the six-direction run on the same basis and ranks ended with
+  with that metric (power: q = f^1.5, since f^1 is lucy's) at the mu the six-direction run on the same basis and ranks ended with
   (its result's attributes["mu"]), so that they minimise the same Q = L + mu R;
   max_iterations = --max-iterations.  Requesting one runs ``subspace`` first for its mu,
   also when it is not among --methods (then it is not reported).
@@ -79,13 +78,13 @@ METHODS = {
     "subspace": {"kind": "penalized-subspace"},
     "subspace-memory": {"kind": "penalized-subspace", "memory": True},
     "tao-blmvm": {"kind": "penalized-tao", "tao_type": "blmvm"},
-    "gradient-power": {"kind": "penalized-gradient", "metric": "power"},
+    "gradient-power": {"kind": "penalized-gradient", "metric": "power", "nu": 1.5},
     "gradient-lucy": {"kind": "penalized-gradient", "metric": "lucy"},
     "gradient-mem": {"kind": "penalized-gradient", "metric": "mem"},
     "gradient-cornwell-evans": {"kind": "penalized-gradient", "metric": "cornwell-evans"},
     "quadratic": {"kind": "penalized-quadratic"},
 }
-DEFAULT_METHODS = ("subspace", "subspace-memory", "tao-blmvm", "gradient-power",
+DEFAULT_METHODS = ("subspace", "subspace-memory", "tao-blmvm", "gradient-lucy",
                    "gradient-cornwell-evans", "quadratic")
 TRUTH = "truth"     # the worker that fits and saves the truth
 

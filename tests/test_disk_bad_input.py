@@ -70,6 +70,9 @@ def _cases(directory: Path) -> dict:
     _write(directory, "negative.h5", variances=negative)
     _write(directory, "nan.h5", profiles=nan)
     short_table = _table(directory, 5.0)
+    rising = directory / "rising.txt"
+    radii = np.linspace(0.0, 10.0, 41)
+    np.savetxt(rising, np.column_stack([radii, 1.0 + 0.01 * radii]))
     return {
         "negative variance": (f'data = "{directory / "negative.h5"}"', "problem.data",
                               ["negative.h5", "variances", "<= 0 at observed points",
@@ -87,12 +90,29 @@ def _cases(directory: Path) -> dict:
                                    "problem.slit_data", ["problem.data"]),
         "too hot a disk": ("toomre_q = 3.0", "problem.toomre_q", ["too hot"]),
         "too hot near the centre only": ("toomre_q = 2.0", "problem.toomre_q", ["too hot"]),
+        "a slit beyond the table": (f'data = "{good}"\npotential = "table"\n'
+                                    f'potential_table = "{_table(directory, 7.5)}"\n'
+                                    f'slit_angles = [60.0]\ninclination = 60.0\n'
+                                    f'slit_data = ["{good}"]', "problem.data",
+                                    ["slit at 60 degrees", "outside the potential's table"]),
+        "slit angles without their data": (f'data = "{good}"\nslit_angles = [30.0]',
+                                           "problem.slit_data", ["one file per slit angle"]),
+        "an edge-on disk with slits": ("slit_angles = [30.0]\ninclination = 90.0",
+                                       "problem.inclination", ["edge-on"]),
+        "a reversed missing interval": ("missing = [3.0, 2.0]", "problem.missing",
+                                        ["reversed"]),
+        "a rising potential table": (f'data = "{good}"\npotential = "table"\n'
+                                     f'potential_table = "{rising}"',
+                                     "problem.potential_table", ["must decrease outward"]),
+        "no noise floor": ("sigma_background = 0.0", "problem.sigma_background", ["> 0"]),
     }
 
 
 CASE_NAMES = ["negative variance", "NaN profile", "radii beyond the table",
               "h_min above h_max", "slit data without data", "too hot a disk",
-              "too hot near the centre only"]
+              "too hot near the centre only", "a slit beyond the table",
+              "slit angles without their data", "an edge-on disk with slits",
+              "a reversed missing interval", "a rising potential table", "no noise floor"]
 
 
 def _leftovers(directory: Path) -> list:
@@ -104,11 +124,9 @@ def _leftovers(directory: Path) -> list:
 @pytest.mark.parametrize("case", CASE_NAMES)
 def test_a_bad_disk_job_exits_2_naming_the_key_and_leaves_no_result(tmp_path, case):
     """Every case before any heavy work, with no result, lock or checkpoint left.
-
-    "too hot near the centre only" (toomre_q = 2.0: <v_phi>^2 < 0 for R < 0.67) fails at
-    present: ``prepare`` checks Q at disk_edge (i + 1) / radii, R = 1.25, 2.5, ... for 8
-    radii, but the truth is fitted to profiles from R = disk_edge / 50 = 0.2 on, so the
-    build raises a ValueError (exit 1 with a traceback; MPI_Abort on 2 ranks)."""
+    "too hot near the centre only" (toomre_q = 2.0: <v_phi>^2 < 0 for R < 0.67) is refused
+    at the radii the truth's fit uses, from disk_edge / 50 = 0.2 on, not only at the
+    data's."""
     problem, key, phrases = _cases(tmp_path)[case]
     job = write_job(tmp_path, "job.toml", SMALL.format(problem=problem))
     completed = hpcinv_command(["run", job, "--output", tmp_path / "out.h5"], timeout=60)

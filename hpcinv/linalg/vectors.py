@@ -15,9 +15,13 @@ def dots(vec, others) -> np.ndarray:
 def dot_matrix(left, right) -> np.ndarray:
     """[[u^T v for v in right] for u in left] in one reduction (a subspace method's small
     Gram matrices: one allreduce instead of one per pair)."""
-    local = np.array([[np.dot(u.getArray(readonly=True), v.getArray(readonly=True))
+    from mpi4py import MPI
+
+    total = np.array([[np.dot(u.getArray(readonly=True), v.getArray(readonly=True))
                        for v in right] for u in left], dtype=float)
-    return left[0].getComm().tompi4py().allreduce(local)
+    if total.size:
+        (left[0].getComm().tompi4py()).Allreduce(MPI.IN_PLACE, total)
+    return total
 
 
 def norms(vecs) -> list[float]:

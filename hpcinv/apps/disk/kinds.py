@@ -5,7 +5,8 @@ from __future__ import annotations
 from ...core.jobspec import PROBLEMS, ProblemKind
 from ...solvers.penalized.capabilities import PenaltyGrid
 from .memory import disk_memory
-from .problem import PARAMETERS, build, check_parameters, prepare
+from .build import build
+from .problem import PARAMETERS, check_parameters, prepare
 
 
 @PROBLEMS.register("disk")

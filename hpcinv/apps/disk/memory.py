@@ -35,4 +35,5 @@ def disk_memory(values: dict) -> MemoryEstimate | None:
     return MemoryEstimate(distributed, vectors(6, rows), keys=("problem.eta_nodes",
                                                                 "problem.h_nodes"),
                           rows=rows, columns=n,
-                          facts={"grid_shape": (values["eta_nodes"], values["h_nodes"])})
+                          facts={"grid_shape": (values["eta_nodes"], values["h_nodes"]),
+                                 "row_entries": 2 * values["eta_nodes"]})

@@ -17,9 +17,10 @@ from ...solvers.penalized.penalties import FloatingNegentropy
 from ...solvers.penalized.scaled_gradient import ScaledGradient
 from ...solvers.penalized.subspace import SubspaceDescent
 from ...solvers.penalized.tao import PenalizedTAO
-from .problem import PARAMETERS, build, prepare
+from .build import build
+from .problem import PARAMETERS, prepare
 
-SINGLE_DIRECTION_METRICS = ("power", "lucy", "mem", "cornwell-evans")
+POWER_NU = 1.5   # the "power" metric f^nu; at nu = 1 it is Richardson-Lucy's
 
 
 class DiskStudy:
@@ -40,9 +41,10 @@ class DiskStudy:
         """The simulated disk with the base values changed by ``values`` (collective)."""
         prepared = prepare({**self.base, **values})
         key = prepared.values["toomre_q"]
-        prepared.truth = self._truths.get(key)
+        if key in self._truths:
+            prepared.truth, prepared.truth_fit = self._truths[key]
         problem = build(prepared, self.comm)
-        self._truths[key] = prepared.truth
+        self._truths[key] = prepared.truth, prepared.truth_fit
         return problem
 
     def penalty(self, problem):
@@ -58,7 +60,8 @@ class DiskStudy:
 
     def single_direction(self, problem, mu: float, metric: str):
         return ScaledGradient(problem.operator, problem.data, self.penalty(problem), mu=mu,
-                              metric=metric, max_iterations=self.gradient_iterations)
+                              metric=metric, nu=POWER_NU if metric == "power" else 1.0,
+                              max_iterations=self.gradient_iterations)
 
     def tao(self, problem, chi_square: float):
         return PenalizedTAO(problem.operator, problem.data, self.penalty(problem),

@@ -113,6 +113,9 @@ class TabulatedPotential(Potential):
         if np.any(psi <= 0):
             raise ValueError("psi: must be > 0 (psi is the positive potential, -> 0 at "
                              "infinity)")
+        if np.any(np.diff(psi) >= 0):
+            raise ValueError("psi: must decrease outward (gravity pulls inward); it rises "
+                             f"after R = {radii[np.argmax(np.diff(psi) >= 0)]:.6g}")
         self._spline = CubicSpline(radii, psi, bc_type=((1, 0.0), "not-a-knot"))
         self.radius_range = (0.0, float(radii[-1]))
 

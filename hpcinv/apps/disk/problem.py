@@ -1,6 +1,8 @@
-"""The disk problem kind: a thin disk's distribution function f(eta, h) from azimuthal
-velocity profiles F(R, v_phi) = a f (Pichon & Thiebaut 1997), on a distributed AIJ kernel
-whose rows (the observed (R, v) points of every slit) are split over the ranks.
+"""The disk problem kind's job keys and its first step: a thin disk's distribution function
+f(eta, h) from azimuthal velocity profiles F(R, v_phi) = a f (Pichon & Thiebaut 1997).
+``prepare`` reads and checks the potential, the grid and the data blocks on each rank;
+``build.py`` makes the distributed, noise-weighted kernel, whose rows (the observed (R, v)
+points of every slit) are split over the ranks.
 
 Rows are divided by the data's standard deviations, so ||A f - b||^2 is the chi-square and
 every least-squares and penalised-likelihood solver sees the statistics the paper uses.
@@ -19,19 +21,13 @@ import scipy.sparse
 
 from ...core.errors import InputError
 from ...core.jobspec import Field
-from ...core.problem import Problem
-from ...linalg.dense import aij_matrix
-from ...linalg.layout import Layout
-from ...linalg.operator import MatOperator
-from ...linalg.random import normal_slice
-from ...solvers.penalized.capabilities import PenaltyGrid
 from .data import read_profiles
 from .grid import DistributionGrid
 from .kernel import major_axis_rows
 from .potential import KuzminPotential, TabulatedPotential
-from .simulator import IsoQDisk, data_grid, noise_sigma
-from .slits import slit_rows
-from .truth import fitted_truth, truth_points
+from .simulator import IsoQDisk, data_grid
+from .slits import slit_geometry, slit_rows
+from .truth import truth_points
 
 PARAMETERS = {
     "potential": Field(str, "kuzmin", "kuzmin (psi = G M / sqrt(R^2 + a^2), G = 1) or table",
@@ -51,8 +47,9 @@ PARAMETERS = {
                       exclusive_minimum=True),
     "snr": Field(float, 30.0, "simulation: signal-to-noise of Eq. 45, sigma = F / snr + "
                  "max(F) sigma_background", minimum=0, exclusive_minimum=True),
-    "sigma_background": Field(float, 1e-4, "simulation: noise floor relative to max(F)",
-                              minimum=0),
+    "sigma_background": Field(float, 1e-4, "simulation: noise floor relative to max(F) (> 0: "
+                              "points no bound orbit reaches have F = 0)", minimum=0,
+                              exclusive_minimum=True),
     "noise": Field(bool, True, "simulation: add the noise (false: noise-free data, weighted "
                    "as if noisy)"),
     "seed": Field(int, 0, "simulation: seed of the noise", minimum=0),
@@ -104,6 +101,7 @@ class PreparedDisk:
     grid: DistributionGrid
     blocks: list = field(default_factory=list)
     truth: object = None   # a simulation's f_true when already fitted (reproductions reuse it)
+    truth_fit: str = "supplied"   # how its fit stopped ("converged", "max_iterations")
 
     def rows(self, start: int, stop: int) -> scipy.sparse.csr_matrix:
         """The kernel's rows [start, stop) of all blocks' observed points, in order."""
@@ -142,9 +140,18 @@ def check_parameters(values: dict) -> list:
     for angle in values["slit_angles"]:
         if not 0 < angle <= 90:
             problems.append(("problem.slit_angles", f"{angle:g} is not in (0, 90] degrees"))
-    if values["slit_data"] and len(values["slit_data"]) != len(values["slit_angles"]):
+    if values["data"] and len(values["slit_data"]) != len(values["slit_angles"]):
         problems.append(("problem.slit_data", f"needs one file per slit angle "
-                                              f"({len(values['slit_angles'])})"))
+                                              f"({len(values['slit_angles'])}) with measured "
+                                              f"data"))
+    if values["slit_angles"] and values["inclination"] == 90:
+        problems.append(("problem.inclination", "an edge-on disk (90) is a line on the sky: "
+                                                "slits off the major axis see only its centre"))
+    pairs = values["missing"]
+    for low, high in zip(pairs[0::2], pairs[1::2]):
+        if low > high:
+            problems.append(("problem.missing", f"the interval [{low:g}, {high:g}] is "
+                                                f"reversed"))
     if values["slit_data"] and not values["data"]:
         problems.append(("problem.slit_data", "measured slits need measured major-axis data "
                                               "(problem.data)"))
@@ -205,9 +212,12 @@ def _check_ranges(prepared: PreparedDisk) -> None:
     r_limit = potential.radius_range[1]
     key = "problem.data" if values["data"] else "problem.r_max"
     for block in prepared.blocks:
-        if block.radii.max() > r_limit:
-            raise InputError((key, f"radii up to {block.radii.max():.6g} lie outside the "
-                                   f"potential's table (R <= {r_limit:.6g})"))
+        # A slit off the major axis reaches the disk at radii stretched by r / R.
+        reach = block.radii.max() * slit_geometry(block.angle, values["inclination"])[1]
+        if reach > r_limit:
+            raise InputError((key, f"the slit at {block.angle:g} degrees reaches disk radii up "
+                                   f"to {reach:.6g}, outside the potential's table "
+                                   f"(R <= {r_limit:.6g})"))
     h_limit = potential.angular_momentum_range()
     for name in ("h_min", "h_max"):
         if abs(values[name]) > h_limit:
@@ -236,99 +246,3 @@ def prepare(values: dict) -> PreparedDisk:
         except ValueError as error:
             raise InputError(("problem.toomre_q", str(error))) from error
     return prepared
-
-
-@dataclass
-class DiskProblem(Problem):
-    """The disk problem plus what the result's products need."""
-    prepared: PreparedDisk = None
-    sigma: np.ndarray = None           # every point's standard deviation (replicated)
-    profiles: np.ndarray = None        # every point's datum, unweighted (replicated)
-
-    def derived(self, solution) -> dict:
-        grid = self.prepared.grid
-        layout = Layout.of_vec(solution)
-        f = layout.gather(solution.getArray(readonly=True))
-        model = self.operator.create_vecs()[1]
-        self.operator.mult(solution, model)
-        rows = Layout.of_vec(model)
-        fitted = rows.gather(model.getArray(readonly=True)) * self.sigma
-        products = {"distribution_function": f.reshape(grid.shape), "eta": grid.eta,
-                    "h": grid.h}
-        offset = 0
-        for number, block in enumerate(self.prepared.blocks):
-            count = int(block.mask.sum())
-            for name, values in (("model", fitted), ("data", self.profiles),
-                                 ("sigma", self.sigma)):
-                plane = np.full(block.mask.shape, np.nan)
-                plane[block.mask] = values[offset:offset + count]
-                products[f"slit{number}_{name}"] = plane
-            products[f"slit{number}_radii"] = block.radii
-            products[f"slit{number}_velocities"] = block.velocities
-            offset += count
-        model.destroy()
-        return products
-
-
-def _kernel(comm, prepared: PreparedDisk):
-    rows = Layout.default(comm, prepared.count)
-    return aij_matrix(comm, (prepared.count, prepared.grid.size),
-                      prepared.rows(rows.start, rows.stop)), rows
-
-
-def _simulate(comm, prepared: PreparedDisk, kernel, rows: Layout):
-    """(profiles, sigma, truth Vec, noise-free profiles): a f_true plus Eq. 45's noise."""
-    values, grid = prepared.values, prepared.grid
-    if prepared.truth is None:
-        prepared.truth = fitted_truth(comm, IsoQDisk(prepared.potential, values["toomre_q"]),
-                                      grid, penalty_grid(grid), disk_edge=values["disk_edge"],
-                                      snr=values["truth_snr"],
-                                      chi_square_per_datum=values["truth_chi_square"])
-    truth = prepared.truth.copy()
-    clean = kernel.createVecLeft()
-    kernel.mult(truth, clean)
-    noise_free = rows.gather(clean.getArray(readonly=True))
-    clean.destroy()
-    sigma = np.empty_like(noise_free)
-    offset = 0
-    for block in prepared.blocks:
-        piece = slice(offset, offset + int(block.mask.sum()))
-        sigma[piece] = noise_sigma(noise_free[piece], values["snr"], values["sigma_background"])
-        offset = piece.stop
-    profiles = noise_free.copy()
-    if values["noise"]:
-        profiles += sigma * normal_slice(values["seed"], 0, profiles.size)
-    return profiles, sigma, truth, noise_free
-
-
-def penalty_grid(grid: DistributionGrid) -> PenaltyGrid:
-    return PenaltyGrid(grid.shape, grid.spacing, grid.cuts)
-
-
-def build(prepared: PreparedDisk, comm) -> DiskProblem:
-    """The distributed, noise-weighted problem (collective)."""
-    kernel, rows = _kernel(comm, prepared)
-    truth = noise_free = None
-    if prepared.values["data"]:
-        profiles = np.concatenate([block.profiles[block.mask] for block in prepared.blocks])
-        sigma = np.sqrt(np.concatenate([block.variances[block.mask]
-                                        for block in prepared.blocks]))
-        noise_norm = float(np.sqrt(profiles.size))
-    else:
-        profiles, sigma, truth, noise_free = _simulate(comm, prepared, kernel, rows)
-        noise_norm = float(np.linalg.norm((profiles - noise_free) / sigma))
-    weights = rows.vec_from(1.0 / sigma)
-    kernel.diagonalScale(L=weights)
-    weights.destroy()
-    data = rows.vec_from(profiles / sigma)
-    clean = rows.vec_from(noise_free / sigma) if noise_free is not None else None
-    grid = prepared.grid
-    return DiskProblem(
-        operator=MatOperator(kernel), data=data, noise_norm=noise_norm, truth=truth,
-        grid_shape=grid.shape, noise_free_data=clean,
-        capabilities=(penalty_grid(grid),),
-        attributes={"data_count": prepared.count, "eta_nodes": grid.shape[0],
-                    "h_nodes": grid.shape[1], "h_range": [grid.h[0], prepared.values["h_max"]],
-                    "slit_angles": [block.angle for block in prepared.blocks],
-                    "normalisation": "mass-weighted: int F dv_phi = Sigma(R)"},
-        prepared=prepared, sigma=sigma, profiles=profiles)

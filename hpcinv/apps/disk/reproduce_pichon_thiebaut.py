@@ -12,7 +12,8 @@ R = 7 (``--samples``), inverted on ``--basis``^2 nodes by the six-direction sche
 floating prior (gamma = 1/4, decoupled at h = 0) toward N - sqrt(2 N).
 
 Experiments (rows ``{"experiment", "snr", "q", "r_max", "method", "error_mean",
-"error_std", "iterations", "seconds"}``):
+"error_std", "iterations", "seconds", "converged"}``, the last the fraction of runs that
+stopped by their own rule rather than the iteration limit):
 
 (a) noise-free: a f_true without noise, weighted as SNR 100 data, inverted to a chi-square
     of ``--noise-free-chi-square`` per datum (the paper's target: error < 1e-4);
@@ -21,8 +22,9 @@ Experiments (rows ``{"experiment", "snr", "q", "r_max", "method", "error_mean",
 (c) error against the data's outer radius (``--r-maxes``) at SNR ``--truncation-snr``
     (paper: a plateau from R_max ~ 7 = 4 R_e; the disk's edge is 10);
 (d) iterations and seconds to convergence at SNR ``--truncation-snr``: the six-direction
-    scheme, with the seventh (memory) direction, the single-direction schemes of Eq. 30 at
-    the six-direction run's final mu (so all minimise the same Q), and TAO BLMVM searching
+    scheme, with the seventh (memory) direction, the single-direction schemes of Eq. 30
+    (q = f^1.5, Richardson-Lucy's f, Cornwell-Evans') at the six-direction run's final mu
+    (so all minimise the same Q), and TAO BLMVM searching
     mu to the same chi-square (its iterations: TAO's inner ones, summed).  Paper: about 10x
     fewer iterations for the six directions.
 """
@@ -38,6 +40,10 @@ HELP = ("Pichon & Thiebaut 1997: disk DFs from velocity profiles; noise-free err
 PAPER_LAW = (1.0e-3, 3.4e-2)   # error = a + b / SNR (Fig. 10)
 PAPER_NOISE_FREE = 1e-4
 PAPER_PLATEAU_RADIUS = 7.0
+# Eq. 30's metrics in (d).  The classical MEM one, f / mu, is Richardson-Lucy's f scaled by a
+# constant the line search absorbs, so it would repeat lucy's run; power uses nu = 1.5
+# (nu = 1 is lucy).
+SPEED_METRICS = ("power", "lucy", "cornwell-evans")
 
 
 def add_arguments(parser) -> None:
@@ -90,7 +96,8 @@ def _row(experiment: str, method: str, errors, runs, *, snr=None, q=1.25, r_max=
     return {"experiment": experiment, "snr": snr, "q": q, "r_max": r_max, "method": method,
             "error_mean": float(errors.mean()), "error_std": float(errors.std()),
             "iterations": float(np.mean([run["iterations"] for run in runs])),
-            "seconds": float(np.mean([run["seconds"] for run in runs]))}
+            "seconds": float(np.mean([run["seconds"] for run in runs])),
+            "converged": sum(run["reason"] != "max_iterations" for run in runs) / len(runs)}
 
 
 def _noise_free(study, say) -> list:
@@ -153,7 +160,7 @@ def _speed(study, args, say) -> list:
     runs = {"subspace": six}
     say("(d) seven directions")
     runs["subspace-memory"] = study.solve(study.subspace(problem, memory=True), problem)
-    for metric in ("power", "lucy", "mem", "cornwell-evans"):
+    for metric in SPEED_METRICS:
         say(f"(d) single direction, {metric}")
         runs[f"gradient-{metric}"] = study.solve(study.single_direction(problem, mu, metric),
                                                  problem)
@@ -223,12 +230,13 @@ def table(report: dict) -> str:
              f"{report['samples']} x {report['samples']} data, {report['ranks']} rank(s); "
              f"f {report['normalisation']}",
              f"{'experiment':11} {'Q':>5} {'SNR':>5} {'R_max':>5} {'method':24} "
-             f"{'error':>9} {'+-':>9} {'paper':>9} {'iters':>8} {'seconds':>8}"]
+             f"{'error':>9} {'+-':>9} {'paper':>9} {'iters':>8} {'seconds':>8} converged"]
     for row in report["rows"]:
         snr = f"{row['snr']:g}" if row["snr"] else "-"
         lines.append(f"{row['experiment']:11} {row['q']:5g} {snr:>5} {row['r_max']:5g} "
                      f"{row['method']:24} {row['error_mean']:9.2e} {row['error_std']:9.1e} "
-                     f"{_paper(row):>9} {row['iterations']:8.0f} {row['seconds']:8.2f}")
+                     f"{_paper(row):>9} {row['iterations']:8.0f} {row['seconds']:8.2f} "
+                     f"{row['converged']:9.0%}")
     for q, (a, b) in report["laws"].items():
         lines.append(f"error law at Q = {q}: {a:.2e} + {b:.2e} / SNR (paper "
                      f"{PAPER_LAW[0]:.1e} + {PAPER_LAW[1]:.1e} / SNR)")

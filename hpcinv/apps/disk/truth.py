@@ -2,14 +2,17 @@
 no closed-form DF gives the Gaussian profiles of Eqs. 39-43, so the paper defines the truth
 as the inversion of noise-free profiles.  Here: the negentropy fit with the floating prior of
 the Gaussian profiles out to the disk's edge, weighted as data of signal-to-noise ``snr``
-(Eq. 45), to ``chi_square_per_datum`` per datum.  Data made from it (a f_true) are exactly
+(Eq. 45, with a noise floor of 1e-2 of the peak instead of 1e-4), to
+``chi_square_per_datum`` per datum.  Data made from it (a f_true) are exactly
 representable, as the paper's are.
 
 The Gaussians are not the profiles of any bound f >= 0: their tails pass the escape speed,
 and at SNR 100 even the best non-negative least-squares fit on 150 x 150 nodes leaves a
-chi-square of 25 per datum.  The fit therefore weighs them as data of SNR 10 by default
-(a reachable chi-square of about 0.25 per datum), and samples each radius's profile across
-its own bound range (-v_esc(R), v_esc(R)), where every point informs f.
+chi-square of 25 per datum (and still 2 at SNR 10), mostly in the tails near the escape
+speed, where the floor of 1e-4 demands a fit to 1e-4 of the peak.  The fit therefore
+weighs them as data of SNR 10 with a floor of 1e-2 of the peak (one chi-square per datum
+is then reached within tens of iterations), and samples each radius's profile across its
+own bound range (-v_esc(R), v_esc(R)), where every point informs f.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from ...solvers.penalized.capabilities import PenaltyGrid
 from ...solvers.penalized.penalties import FloatingNegentropy
 from ...solvers.penalized.subspace import SubspaceDescent
 from .kernel import major_axis_rows
-from .simulator import IsoQDisk, noise_sigma
+from .simulator import IsoQDisk
 
 TRUTH_ITERATIONS = 3000
 TRUTH_FLOOR = 1e-2
@@ -41,7 +44,9 @@ def truth_points(disk: IsoQDisk, disk_edge: float, samples: int = TRUTH_SAMPLES)
 
 def fitted_truth(comm, disk: IsoQDisk, grid, penalty_grid: PenaltyGrid, *, disk_edge: float,
                  snr: float, chi_square_per_datum: float):
-    """f_true, a Vec in the default layout of ``grid`` (collective)."""
+    """(f_true, the fit's stop reason): a Vec in the default layout of ``grid`` (collective).
+    A fit stopped at its iteration limit is still a smooth positive DF whose profiles are
+    close to the Gaussians; the reason goes to the problem's attributes."""
     radius, velocity = truth_points(disk, disk_edge)
     rows = Layout.default(comm, radius.size)
     mine = slice(rows.start, rows.stop)
@@ -50,7 +55,7 @@ def fitted_truth(comm, disk: IsoQDisk, grid, penalty_grid: PenaltyGrid, *, disk_
         if rows.local_size else np.empty(0)
     # Eq. 45's floor is relative to the largest profile value, of all ranks.
     peak = comm.tompi4py().allreduce(float(values.max(initial=0.0)), op=_max())
-    sigma = noise_sigma(values, snr, sigma_background=0.0) + TRUTH_FLOOR * peak
+    sigma = values / snr + TRUTH_FLOOR * peak   # Eq. 45 with a floor of 1e-2, not 1e-4
     local = major_axis_rows(disk.potential, grid, radius[mine], velocity[mine])
     weighted = local.multiply((1.0 / sigma)[:, None]).tocsr()
     operator = MatOperator(aij_matrix(comm, (rows.size, grid.size), weighted))
@@ -62,7 +67,7 @@ def fitted_truth(comm, disk: IsoQDisk, grid, penalty_grid: PenaltyGrid, *, disk_
                              max_iterations=TRUTH_ITERATIONS, memory=True)
     result = method.run()
     operator.mat.destroy()
-    return result.x
+    return result.x, result.reason
 
 
 def _max():

@@ -23,6 +23,7 @@ from .start import constant_start
 from .subspace import SubspaceDescent
 from .tao import TAO_TYPES, PenalizedTAO
 
+NORMAL_FILL = 3
 _SHARED = {key: COMMON_PARAMETERS[key] for key in ("max_iterations", "wall_time")}
 PENALTY_PARAMETERS = {
     "penalty": Field(str, "entropy-floating", "R(f): negentropy with the floating prior p = "
@@ -212,9 +213,14 @@ class QuadraticKind(MethodKind):
 
     @staticmethod
     def memory_estimate(values: dict, problem):
-        # A^T A is assembled: each column of A meets about as many others as A has rows' nnz.
+        # A^T A and D^T D are assembled, and their sum once per step.  A column of A^T A
+        # meets every column that shares one of its rows: with r entries a row, about
+        # NORMAL_FILL r entries a column (the disk's rows span some K eta nodes on two h
+        # nodes, so about three times K).
+        row_entries = problem.facts.get("row_entries", 8)
+        normal = assembled_sparse(problem.columns, NORMAL_FILL * row_entries * problem.columns)
         return _penalized_memory({"penalty": "roughness"}, problem, 6, 2) + MemoryEstimate(
-            assembled_sparse(problem.columns, 8 * problem.columns))
+            2 * normal)
 
     @classmethod
     def build(cls, problem, values: dict) -> PenalizedQuadratic:

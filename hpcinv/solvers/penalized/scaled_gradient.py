@@ -16,14 +16,14 @@ import math
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ...core.errors import check_number
+from ...core.errors import ArgumentError, check_number
 from ...core.state import SolverState
 from ...linalg.operator import is_matrix_free
 from ...linalg.vectors import norms
 from ..framework.method import IterativeMethod
 from ..framework.stopping import StoppingRule
 from .likelihood import ChiSquare
-from .start import constant_start
+from .start import clip_to_floor, floored_start
 
 METRICS = ("power", "lucy", "mem", "cornwell-evans")
 
@@ -54,18 +54,18 @@ class ScaledGradient(IterativeMethod):
                  nu: float = 1.0, floor: float = 1e-8, decrease: float = 1e-8,
                  progress: float = 1e-5, max_iterations: int = 5000, initial=None):
         if metric not in METRICS:
-            raise ValueError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+            raise ArgumentError("metric", f"must be one of {', '.join(METRICS)}, got "
+                                          f"{metric!r}")
         if not 1.0 <= nu <= 2.0:
-            raise ValueError(f"nu: must be in [1, 2], got {nu}")
+            raise ArgumentError("nu", f"must be in [1, 2], got {nu}")
         super().__init__(operator, data, max_iterations=max_iterations,
                          stopping=Stalled(check_number("decrease", decrease, positive=True),
                                           check_number("progress", progress, positive=True)))
         self.penalty, self.metric, self.nu = penalty, metric, float(nu)
         self.mu = check_number("mu", mu, positive=True)
         self.likelihood = ChiSquare(operator, data)
-        start, level = constant_start(operator, data)
-        self.floor = check_number("floor", floor, positive=True) * level
-        self.initial = initial if initial is not None else start
+        self.initial, self.floor = floored_start(
+            operator, data, check_number("floor", floor, positive=True), initial)
         self._column_weights = (column_square_sums(operator) if metric == "cornwell-evans"
                                 else None)
         self._work = None
@@ -75,8 +75,6 @@ class ScaledGradient(IterativeMethod):
 
     def initial_state(self) -> SolverState:
         f = self.initial.copy()
-        array = f.getArray()
-        np.maximum(array, self.floor, out=array)
         chi_square = self.likelihood.value(f)
         return SolverState(vectors={"x": f},
                            scalars={"chi_square": chi_square,
@@ -117,8 +115,7 @@ class ScaledGradient(IterativeMethod):
         state.scalars["step_length"] = length
         if new_objective < objective:
             f.axpy(length, direction)
-            array = f.getArray()
-            np.maximum(array, self.floor, out=array)
+            clip_to_floor(f, self.floor)
         chi_square = self.likelihood.value(f)
         state.scalars.update(chi_square=chi_square,
                              objective=chi_square + self.mu * self.penalty.value(f))
@@ -138,7 +135,7 @@ class ScaledGradient(IterativeMethod):
         slope = slope_l + self.mu * direction.dot(trial)
         if not slope < 0:
             return 0.0, objective
-        upper = min(_positivity_bound(f, direction, self.floor),
+        upper = min(_positivity_bound(f, direction),
                     4.0 * -slope / curvature if curvature > 0 else math.inf)
         if not math.isfinite(upper) or upper <= 0:
             return 0.0, objective
@@ -162,12 +159,13 @@ class ScaledGradient(IterativeMethod):
                 "objective": state.scalars["objective"], "metric": self.metric}
 
 
-def _positivity_bound(f, direction, floor: float) -> float:
-    """The largest lambda with f + lambda d >= floor (all ranks)."""
+def _positivity_bound(f, direction) -> float:
+    """The largest lambda with f + lambda d >= 0 (all ranks); the step then clips f to
+    the floor (the paper's option (ii): bounding by the floor itself, option (i), would
+    stop the search as soon as one entry neared the floor)."""
     values, steps = f.getArray(readonly=True), direction.getArray(readonly=True)
     falling = steps < 0
-    local = (np.min((values[falling] - floor) / -steps[falling]) if falling.any()
-             else math.inf)
+    local = (np.min(values[falling] / -steps[falling]) if falling.any() else math.inf)
     from mpi4py import MPI
 
     return float(f.getComm().tompi4py().allreduce(local, op=MPI.MIN))
@@ -176,8 +174,8 @@ def _positivity_bound(f, direction, floor: float) -> float:
 def column_square_sums(operator):
     """sum_i A_ik^2 for each column k (the diagonal of A^T A), from an assembled Mat."""
     if is_matrix_free(operator):
-        raise ValueError("metric: cornwell-evans needs the diagonal of A^T A, so an "
-                         "assembled operator (this one is matrix-free)")
+        raise ArgumentError("metric", "cornwell-evans needs the diagonal of A^T A, so an "
+                                      "assembled operator (this one is matrix-free)")
     mat = operator.as_petsc_mat()
     squared = mat.copy()
     if "dense" in squared.getType():

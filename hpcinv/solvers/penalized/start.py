@@ -1,5 +1,8 @@
-"""Where penalised-likelihood iterations start: the constant f that best fits the data."""
+"""Where penalised-likelihood iterations start (the constant f that best fits the data) and
+the positive floor they keep f above."""
 from __future__ import annotations
+
+import numpy as np
 
 
 def constant_start(operator, data):
@@ -20,3 +23,21 @@ def constant_start(operator, data):
         raise ValueError("data: all zero, nothing to fit")
     ones.scale(level)
     return ones, level
+
+
+def floored_start(operator, data, relative_floor: float, initial=None):
+    """(f0, floor): a copy of ``initial`` (default the constant start) raised to the floor,
+    ``relative_floor`` times the constant start's level (so it scales with the data)."""
+    start, level = constant_start(operator, data)
+    floor = relative_floor * level
+    f = start if initial is None else initial.copy()
+    if initial is not None:
+        start.destroy()
+    clip_to_floor(f, floor)
+    return f, floor
+
+
+def clip_to_floor(f, floor: float) -> None:
+    """f = max(f, floor) in place (each rank its own entries)."""
+    array = f.getArray()
+    np.maximum(array, floor, out=array)

@@ -9,20 +9,20 @@ L and R by truncated SVD, choosing mu so that the model chi-square is L_aim = ma
 then R is minimised at constant L.  Entries are kept above a positive floor.
 
 No library offers this: TAO and KSP minimise at a fixed mu, while the point of the scheme is
-that mu is found on the fly inside a six-dimensional subspace for the cost of one gradient
-step of each term.
+that mu is found on the fly inside a six-dimensional subspace, each iteration costing a
+fixed 7 products with A, 3 with A^T and 6 Hessian products of the penalty.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...core.errors import check_number
+from ...core.errors import ArgumentError, check_number
 from ...core.state import SolverState
 from ...linalg.vectors import dot_matrix
 from ..framework.method import IterativeMethod
 from ..framework.stopping import StoppingRule
 from .likelihood import ChiSquare
-from .start import constant_start
+from .start import clip_to_floor, floored_start
 from .subspace_model import SubspaceSystem, choose_step
 
 DIRECTIONS = 6
@@ -68,9 +68,10 @@ class SubspaceDescent(IterativeMethod):
                  max_iterations: int = 500, initial=None, memory: bool = False):
         target = check_number("chi_square_target", chi_square_target, positive=True)
         if not 1.0 <= nu <= 2.0:
-            raise ValueError(f"nu: must be in [1, 2] (the paper's metric q = f^nu), got {nu}")
+            raise ArgumentError("nu", f"must be in [1, 2] (the paper's metric q = f^nu), got "
+                                      f"{nu}")
         if not 0.0 < alpha < 1.0:
-            raise ValueError(f"alpha: must be in (0, 1), got {alpha}")
+            raise ArgumentError("alpha", f"must be in (0, 1), got {alpha}")
         self.tolerance = check_number("tolerance", tolerance, positive=True)
         super().__init__(operator, data, max_iterations=max_iterations,
                          stopping=Settled(target, self.tolerance,
@@ -82,17 +83,15 @@ class SubspaceDescent(IterativeMethod):
         self.chi_square_target, self.nu, self.alpha = target, float(nu), float(alpha)
         self.svd_tolerance = check_number("svd_tolerance", svd_tolerance, positive=True)
         self.initial_mu = 0.0 if mu is None else check_number("mu", mu, positive=True)
-        start, level = constant_start(operator, data)
-        self.floor = check_number("floor", floor, positive=True) * level
-        self.initial = initial if initial is not None else start
+        self.initial, self.floor = floored_start(
+            operator, data, check_number("floor", floor, positive=True), initial)
         self._work = None
-        # ((iteration, id of x), grad L) computed at the end of a step for the next one
+        # (x, iteration, grad L): computed at the end of a step, for the next step on that x
         self._cached_gradient = None
 
     def initial_state(self) -> SolverState:
         self._cached_gradient = None
         f = self.initial.copy()
-        _clip(f, self.floor)
         chi_square = self.likelihood.value(f)
         vectors = {"x": f}
         if self.memory:
@@ -111,8 +110,9 @@ class SubspaceDescent(IterativeMethod):
 
     def _likelihood_gradient(self, state, out) -> float:
         cached = self._cached_gradient
-        if cached is not None and cached[0] == (state.iteration, id(state.vectors["x"])):
-            cached[1].copy(out)
+        if (cached is not None and cached[0] is state.vectors["x"]
+                and cached[1] == state.iteration):
+            cached[2].copy(out)
             return state.scalars["chi_square"]
         return self.likelihood.value_and_gradient(state.vectors["x"], out)
 
@@ -161,14 +161,18 @@ class SubspaceDescent(IterativeMethod):
         update.maxpy(choice.coefficients, directions)
         before = f.copy()
         f.axpy(1.0, update)
-        _clip(f, self.floor)
+        clip_to_floor(f, self.floor)
         state.scalars.update(mu=choice.mu, rank=choice.rank, l_min=choice.l_min,
                              l_max=choice.l_max, l_aim=choice.l_aim,
                              change=_relative_change(before, f))
         if self.memory:
             state.vectors["last_step"].waxpy(-1.0, before, f)
         new_chi_square = self.likelihood.value_and_gradient(f, grad_l)
-        self._cached_gradient = ((state.iteration + 1, id(f)), grad_l.copy())
+        if self._cached_gradient is None:
+            self._cached_gradient = (f, state.iteration + 1, grad_l.copy())
+        else:
+            grad_l.copy(self._cached_gradient[2])
+            self._cached_gradient = (f, state.iteration + 1, self._cached_gradient[2])
         state.scalars["chi_square"] = new_chi_square
         before.destroy()
         return float(np.sqrt(new_chi_square))
@@ -204,11 +208,6 @@ def _normalise(directions, metric, scratch) -> None:
 
 def _symmetric(matrix: np.ndarray) -> np.ndarray:
     return 0.5 * (matrix + matrix.T)
-
-
-def _clip(f, floor: float) -> None:
-    array = f.getArray()
-    np.maximum(array, floor, out=array)
 
 
 def _relative_change(before, after) -> float:

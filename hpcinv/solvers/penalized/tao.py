@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...core.errors import ArgumentError, InputError, RuntimeFailure, check_count, check_number
 from ...core.petsc_options import petsc_input_errors
 from .mu_search import PenalizedIteration
-from .start import constant_start
+from .start import floored_start
 
 OPTIONS_PREFIX = "penalized_tao_"
 # The bound-constrained TAO types of PETSc 3.18 that need only Q and its gradient, then
@@ -61,20 +61,16 @@ class PenalizedTAO(PenalizedIteration):
         self.tao_max_iterations = check_count("tao_max_iterations", tao_max_iterations, 1)
         self.tao_gradient_tolerance = check_number("tao_gradient_tolerance",
                                                    tao_gradient_tolerance, positive=True)
-        start, level = constant_start(operator, data)
         default_floor = 0.0 if penalty.quadratic else _ENTROPY_FLOOR
         relative = check_number("floor", default_floor if floor is None else floor)
         if relative == 0.0 and not penalty.quadratic:
             raise ArgumentError("floor", f"must be > 0 for the {penalty.name!r} penalty, "
                                          f"which takes log f")
-        self.floor = relative * level
-        self.initial = start if initial is None else initial
+        self.initial, self.floor = floored_start(operator, data, relative, initial)
         self._work = None   # (TAO's gradient, R's gradient, lower bound, upper bound)
 
     def start(self):
-        f = self.initial.copy()
-        f.pointwiseMax(f, self._vectors(f)[2])
-        return f
+        return self.initial.copy()
 
     def penalty_value(self, f) -> float:
         return self.penalty.value(f)
@@ -143,6 +139,7 @@ class PenalizedTAO(PenalizedIteration):
         finally:
             tao.destroy()
             if hessian is not None:
+                hessian.getPythonContext().release()
                 hessian.destroy()
 
 
@@ -165,6 +162,10 @@ class _PenalizedHessian:
 
     def shift(self, mat, value):
         self.diagonal_shift += value
+
+    def release(self):
+        self.point.destroy()
+        self._penalty_product.destroy()
 
 
 def _hessian_mat(template, context):
