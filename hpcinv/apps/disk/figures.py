@@ -22,10 +22,24 @@ PROFILE_RADII = 4
 CONTOUR_FRACTIONS = np.logspace(-4, -0.1, 12)
 
 
+def occupied_h_range(values: np.ndarray, h: np.ndarray) -> tuple:
+    """The h interval where f reaches above the lowest contour, a node wider each side: the
+    inner part of the plane the paper's figures show (counter-rotating orbits hug h = 0-)."""
+    peak = float(np.nanmax(values))
+    columns = np.flatnonzero(np.nanmax(values, axis=0) > CONTOUR_FRACTIONS[0] * peak) \
+        if peak > 0 else np.array([], int)
+    if columns.size == 0:
+        return h[0], h[-1]
+    step = h[1] - h[0]
+    return max(h[0], h[columns[0]] - step), min(h[-1] + step, h[columns[-1]] + 2 * step)
+
+
 def distribution_figure(fields: list, eta: np.ndarray, h: np.ndarray, title: str):
     """One panel per (name, f(eta, h) array); signed fields (differences) get a diverging
-    colour map on a symmetric scale, the others logarithmic contours of their peak."""
+    colour map on a symmetric scale, the others logarithmic contours of their peak.  All
+    panels show the h range the first field occupies."""
     plt = pyplot()
+    h_range = occupied_h_range(fields[0][1], h)
     figure, axes = plt.subplots(1, len(fields), figsize=(4.6 * len(fields), 4.0),
                                 squeeze=False)
     for axis, (name, values) in zip(axes[0], fields):
@@ -43,6 +57,7 @@ def distribution_figure(fields: list, eta: np.ndarray, h: np.ndarray, title: str
                              linewidths=0.6)
         figure.colorbar(image, ax=axis, shrink=0.8).set_label("f")
         axis.axvline(0.0, color="grey", linewidth=0.5, linestyle=":")
+        axis.set_xlim(*h_range)
         axis.set_title(name)
         axis.set_xlabel("h = R v_phi")
         axis.set_ylabel("eta = 1 - eps / eps_min(h)")

@@ -134,7 +134,7 @@ def _error_law(study, args, say) -> tuple[list, dict, dict]:
                              snr=snr, q=q))
             means.append(rows[-1]["error_mean"])
             if fields:
-                maps[(q, snr)] = (np.mean(fields, axis=0), np.std(fields, axis=0))
+                maps[(q, snr)] = (np.mean(fields, axis=0), np.std(fields, axis=0), len(fields))
         design = np.column_stack([np.ones(len(args.snrs)), 1.0 / np.asarray(args.snrs)])
         laws[q] = [float(c) for c in np.linalg.lstsq(design, np.asarray(means), rcond=None)[0]]
     return rows, laws, maps
@@ -208,9 +208,9 @@ def _figures(directory: str, study, maps: dict) -> list:
     Path(directory).mkdir(parents=True, exist_ok=True)
     grid = DistributionGrid(study.base["eta_nodes"], study.base["h_nodes"])
     paths = []
-    for (q, snr), (mean, spread) in maps.items():
+    for (q, snr), (mean, spread, count) in maps.items():
         fields = [("true f", study.truth_fields[q].reshape(grid.shape)),
-                  (f"mean of {len(spread)} recoveries", mean.reshape(grid.shape)),
+                  (f"mean of {count} recoveries", mean.reshape(grid.shape)),
                   ("standard deviation", spread.reshape(grid.shape))]
         figure = distribution_figure(fields, grid.eta, grid.h, f"Q = {q:g}, SNR = {snr:g}")
         paths.append(str(save(figure, Path(directory) / f"pichon-thiebaut-q{q:g}-snr{snr:g}.png")))

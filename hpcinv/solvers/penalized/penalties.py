@@ -78,9 +78,9 @@ class FloatingNegentropy:
             raise ArgumentError("gamma", f"must be in [0, 1/2], got {gamma!r}")
         self.gamma = gamma
         self.layout = _default_layout(template_vec, grid)
-        smoothing = reduce(sparse.kron, [_piecewise_smoothing(length, axis, grid.cuts, gamma)
-                                         for axis, length in enumerate(grid.shape)])
-        self.smoothing_operator = MatOperator(_distributed(self.layout, smoothing))
+        factors = [_piecewise_smoothing(length, axis, grid.cuts, gamma)
+                   for axis, length in enumerate(grid.shape)]
+        self.smoothing_operator = MatOperator(_distributed(self.layout, [factors]))
         self._smoothing = self.smoothing_operator.mat
         self._prior = template_vec.duplicate()
         self._smoothed = template_vec.duplicate()
@@ -132,15 +132,14 @@ class Roughness:
 
     def __init__(self, template_vec, grid):
         self.layout = _default_layout(template_vec, grid)
-        volume = math.prod(grid.spacing)
-        differences = sparse.vstack([
-            _along_axis(_piecewise_difference(length, axis, grid.cuts) / grid.spacing[axis],
-                        axis, grid.shape)
-            for axis, length in enumerate(grid.shape)]) * math.sqrt(volume)
-        if differences.shape[0] == 0:
+        weight = math.sqrt(math.prod(grid.spacing))
+        blocks = [_along_axis(_piecewise_difference(length, axis, grid.cuts)
+                              * (weight / grid.spacing[axis]), axis, grid.shape)
+                  for axis, length in enumerate(grid.shape)]
+        if sum(_rows(block) for block in blocks) == 0:
             raise ArgumentError("grid", f"has no neighbouring entries to difference: shape "
                                         f"{grid.shape}, cuts {grid.cuts}")
-        self.difference_operator = MatOperator(_distributed(self.layout, differences))
+        self.difference_operator = MatOperator(_distributed(self.layout, blocks))
         self._differences = self.difference_operator.mat
         self._image = self._differences.createVecLeft()
 
@@ -195,12 +194,40 @@ def _default_layout(template_vec, grid) -> Layout:
     return layout
 
 
-def _distributed(layout, matrix):
-    """``matrix`` (every rank holds it whole) as an AIJ Mat whose columns follow ``layout``
-    and whose rows are split in PETSc's default layout, each rank passing its own rows."""
-    rows = Layout.default(layout.comm, matrix.shape[0])
-    local = sparse.csr_matrix(matrix)[rows.start:rows.stop]
-    return aij_matrix(layout.comm, matrix.shape, local)
+def _distributed(layout, blocks):
+    """The AIJ Mat stacking ``blocks`` (each a list of Kronecker factors, C order) with its
+    rows split in PETSc's default layout and its columns following ``layout``.  Each rank
+    forms only its own rows: at 10^6 unknowns the whole S or D would be 10^7 entries on
+    every rank."""
+    total = sum(_rows(block) for block in blocks)
+    rows = Layout.default(layout.comm, total)
+    pieces, offset = [], 0
+    for block in blocks:
+        count = _rows(block)
+        low, high = max(rows.start - offset, 0), min(rows.stop - offset, count)
+        if low < high:
+            pieces.append(_kronecker_rows(block, low, high))
+        offset += count
+    local = (sparse.vstack(pieces).tocsr() if pieces
+             else sparse.csr_matrix((0, layout.size)))
+    return aij_matrix(layout.comm, (total, layout.size), local)
+
+
+def _rows(factors) -> int:
+    return math.prod(factor.shape[0] for factor in factors)
+
+
+def _kronecker_rows(factors, start: int, stop: int):
+    """Rows [start, stop) of the Kronecker product of ``factors``: the first factor's rows
+    that reach them, times the (smaller) product of the others."""
+    first = sparse.csr_matrix(factors[0])
+    if len(factors) == 1:
+        return first[start:stop]
+    rest = reduce(sparse.kron, factors[1:]).tocsr()
+    height = rest.shape[0]
+    low, high = start // height, -(-stop // height)
+    return sparse.kron(first[low:high], rest, format="csr")[start - low * height:
+                                                           stop - low * height]
 
 
 def _piece_lengths(length: int, axis: int, cuts) -> np.ndarray:
@@ -232,8 +259,8 @@ def _piecewise_difference(length: int, axis: int, cuts):
     return differences[[row for row in range(length - 1) if row not in across]]
 
 
-def _along_axis(operator, axis: int, shape):
-    """The 1-D ``operator`` acting along ``axis`` of a C-ordered array of ``shape``."""
-    factors = [operator if index == axis else sparse.identity(n)
-               for index, n in enumerate(shape)]
-    return reduce(sparse.kron, factors)
+def _along_axis(operator, axis: int, shape) -> list:
+    """The Kronecker factors of the 1-D ``operator`` acting along ``axis`` of a C-ordered
+    array of ``shape``."""
+    return [operator if index == axis else sparse.identity(n, format="csr")
+            for index, n in enumerate(shape)]
