@@ -228,3 +228,18 @@ def test_a_measured_data_job_in_a_tabulated_potential_runs(tmp_path):
     with h5py.File(outcome.result_path, "r") as handle:
         solution = handle["solution"][()]
     assert np.linalg.norm(solution - expected) < 1e-2 * np.linalg.norm(expected)
+
+
+@pytest.mark.parametrize("solver, option", [('"penalized-subspace"', "ksp_monitor = true"),
+                                            ('"penalized-gradient"\nmu = 1.0',
+                                             'tao_type = "blmvm"')])
+def test_own_iterations_refuse_ksp_and_tao_options(tmp_path, capsys, solver, option):
+    """They would ignore them: the subspace and gradient kinds run no PETSc KSP or TAO."""
+    from hpcinv.cli import main
+
+    text = SMALL.format(problem="").replace('kind = "penalized-subspace"',
+                                            f"kind = {solver}") + f"\n[petsc]\n{option}\n"
+    job = write_job(tmp_path, "job.toml", text)
+    assert main(["validate", str(job)]) == 2
+    error = capsys.readouterr().err
+    assert "petsc." + option.split(" ")[0] in error and "no ksp_* or tao_* option" in error

@@ -14,7 +14,6 @@ from ...core.errors import job_keys
 from ...core.jobspec import SOLVERS, Field
 from ...core.memory import MemoryEstimate, assembled_sparse, vectors
 from ..framework.kind import COMMON_PARAMETERS, MethodKind
-from ..krylov.kinds import own_method_petsc_problems
 from .capabilities import PenaltyGrid
 from .penalties import PENALTIES, make_penalty
 from .quadratic import PenalizedQuadratic
@@ -40,6 +39,20 @@ TARGET_PARAMETER = {
     "chi_square": Field(float, 0.0, "target chi-square N_e (0: N - sqrt(2 N), N the number "
                         "of data)", minimum=0),
 }
+
+
+def no_solver_options(options: dict) -> list:
+    """The subspace and gradient kinds run no PETSc KSP or TAO: any ksp_* or tao_* option
+    of the job's [petsc] table would be silently ignored."""
+    problems = []
+    for key in options:
+        name = str(key).lstrip("-").lower()
+        if name.startswith(("ksp_", "tao_")):
+            problems.append((key, "penalized-subspace and penalized-gradient are hpcinv's own "
+                                  "iterations, not PETSc KSPs or TAOs, and take no ksp_* or "
+                                  "tao_* option; their progress is the history and the "
+                                  "progress lines"))
+    return problems
 
 
 def chi_square_target(problem, values: dict) -> float:
@@ -71,7 +84,7 @@ def _penalized_memory(values: dict, problem, domain_vectors: int, range_vectors:
 
 @SOLVERS.register("penalized-subspace")
 class SubspaceKind(MethodKind):
-    check_petsc_options = staticmethod(own_method_petsc_problems)
+    check_petsc_options = staticmethod(no_solver_options)
     parameters = {
         **_SHARED, **PENALTY_PARAMETERS, **TARGET_PARAMETER,
         "nu": Field(float, 1.0, "metric q = f^nu (1: Skilling & Bryan)", minimum=1, maximum=2),
@@ -107,7 +120,7 @@ class SubspaceKind(MethodKind):
 
 @SOLVERS.register("penalized-gradient")
 class ScaledGradientKind(MethodKind):
-    check_petsc_options = staticmethod(own_method_petsc_problems)
+    check_petsc_options = staticmethod(no_solver_options)
     parameters = {
         **_SHARED, **PENALTY_PARAMETERS,
         "max_iterations": Field(int, 5000, "iteration limit", minimum=1),
