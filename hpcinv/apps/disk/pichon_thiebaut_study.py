@@ -24,11 +24,11 @@ POWER_NU = 1.5   # the "power" metric f^nu; at nu = 1 it is Richardson-Lucy's
 
 
 class DiskStudy:
-    """Builds problems of one grid and data sampling; ``settings`` carries the solvers'
-    iteration limits (``max_iterations``, ``gradient_iterations``)."""
+    """Builds problems of one grid and data sampling and the solvers with their iteration
+    limits (``max_iterations``, ``gradient_iterations``)."""
 
     def __init__(self, comm, *, basis: int, samples: int, max_iterations: int,
-                 gradient_iterations: int):
+                 gradient_iterations: int, keep_fields: bool = False):
         self.comm = comm
         self.base = {key: field.default for key, field in PARAMETERS.items()}
         self.base.update(eta_nodes=basis, h_nodes=basis, radii=samples, velocities=samples,
@@ -36,6 +36,9 @@ class DiskStudy:
         self.max_iterations = max_iterations
         self.gradient_iterations = gradient_iterations
         self._truths = {}
+        # With ``keep_fields``: every recovery and each Q's truth, whole, for the figures.
+        self.keep_fields = keep_fields
+        self.truth_fields = {}
 
     def problem(self, **values):
         """The simulated disk with the base values changed by ``values`` (collective)."""

@@ -100,10 +100,10 @@ def _row(experiment: str, method: str, errors, runs, *, snr=None, q=1.25, r_max=
             "converged": sum(run["reason"] != "max_iterations" for run in runs) / len(runs)}
 
 
-def _noise_free(study, say) -> list:
+def _noise_free(study, args, say) -> list:
     say("(a) noise-free inversion")
     problem = study.problem(noise=False, snr=100.0)
-    run = study.solve(study.subspace(problem, study.noise_free_chi_square
+    run = study.solve(study.subspace(problem, args.noise_free_chi_square
                                      * problem.operator.shape[0]), problem)
     return [_row("noise-free", "subspace", [run["error"]], [run], snr=None)]
 
@@ -175,13 +175,11 @@ def run_experiment(comm, args, say) -> dict:
 
     study = DiskStudy(comm, basis=args.basis, samples=args.samples,
                       max_iterations=args.max_iterations,
-                      gradient_iterations=args.gradient_iterations)
-    study.noise_free_chi_square = args.noise_free_chi_square
-    study.keep_fields = args.figures is not None
-    study.truth_fields = {}
+                      gradient_iterations=args.gradient_iterations,
+                      keep_fields=args.figures is not None)
     rows, laws, maps = [], {}, {}
     if "a" in args.experiments:
-        rows += _noise_free(study, say)
+        rows += _noise_free(study, args, say)
     if "b" in args.experiments:
         law_rows, laws, maps = _error_law(study, args, say)
         rows += law_rows

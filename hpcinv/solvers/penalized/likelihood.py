@@ -13,7 +13,6 @@ class ChiSquare:
     def __init__(self, operator, data):
         self.operator = operator
         self.data = data
-        self.count = operator.shape[0]
         self._domain, self._range = operator.create_vecs()
         self._residual = self._range.duplicate()
 
