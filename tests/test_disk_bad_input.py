@@ -21,15 +21,19 @@ SMALL = """
 kind = "disk"
 eta_nodes = 16
 h_nodes = 20
-radii = 8
-velocities = 10
-r_max = 7.0
-disk_edge = 10.0
 {problem}
 
 [solver]
 kind = "penalized-subspace"
 """
+# The simulation's data grid; measured data bring their own (and refuse these keys).
+SIMULATION = "radii = 8\nvelocities = 10\nr_max = 7.0\ndisk_edge = 10.0\n"
+
+
+def _job(problem: str) -> str:
+    """The small job with these [problem] lines, simulated unless they name measured data."""
+    measured = 'data = "' in problem.replace('slit_data = ["', "")
+    return SMALL.format(problem=problem if measured else SIMULATION + problem)
 
 
 def _profiles(**changes) -> MeasuredProfiles:
@@ -105,6 +109,13 @@ def _cases(directory: Path) -> dict:
                                      f'potential_table = "{rising}"',
                                      "problem.potential_table", ["must decrease outward"]),
         "no noise floor": ("sigma_background = 0.0", "problem.sigma_background", ["> 0"]),
+        # Keys that would be silently ignored: a simulation's beside measured data, the
+        # Kuzmin disk's beside a table.
+        "an SNR with measured data": (f'data = "{good}"\nsnr = 50.0', "problem.snr",
+                                      ["a simulation key, unused with measured data"]),
+        "a Kuzmin mass with a table": (f'potential = "table"\npotential_table = "{rising}"\n'
+                                       f'mass = 2.0', "problem.mass",
+                                       ["only used when problem.potential is 'kuzmin'"]),
     }
 
 
@@ -112,7 +123,8 @@ CASE_NAMES = ["negative variance", "NaN profile", "radii beyond the table",
               "h_min above h_max", "slit data without data", "too hot a disk",
               "too hot near the centre only", "a slit beyond the table",
               "slit angles without their data", "an edge-on disk with slits",
-              "a reversed missing interval", "a rising potential table", "no noise floor"]
+              "a reversed missing interval", "a rising potential table", "no noise floor",
+              "an SNR with measured data", "a Kuzmin mass with a table"]
 
 
 def _leftovers(directory: Path) -> list:
@@ -128,7 +140,7 @@ def test_a_bad_disk_job_exits_2_naming_the_key_and_leaves_no_result(tmp_path, ca
     at the radii the truth's fit uses, from disk_edge / 50 = 0.2 on, not only at the
     data's."""
     problem, key, phrases = _cases(tmp_path)[case]
-    job = write_job(tmp_path, "job.toml", SMALL.format(problem=problem))
+    job = write_job(tmp_path, "job.toml", _job(problem))
     completed = hpcinv_command(["run", job, "--output", tmp_path / "out.h5"], timeout=60)
     assert completed.returncode == 2, completed.stderr
     assert key in completed.stderr, completed.stderr
@@ -144,7 +156,7 @@ def test_validate_refuses_the_same_jobs(tmp_path, capsys, case):
     from hpcinv.cli import main
 
     problem, key, phrases = _cases(tmp_path)[case]
-    job = write_job(tmp_path, "job.toml", SMALL.format(problem=problem))
+    job = write_job(tmp_path, "job.toml", _job(problem))
     assert main(["validate", str(job)]) == 2, capsys.readouterr()
     error = capsys.readouterr().err
     assert key in error and all(phrase in error for phrase in phrases), error
@@ -156,14 +168,14 @@ def test_all_cases_are_listed(tmp_path):
 
 @functools.lru_cache(maxsize=1)
 def _simulated() -> tuple:
-    """(profiles, the solution): the data of the simulated job ``SMALL`` (seed 1) as
+    """(profiles, the solution): the data of the simulated small job (seed 1) as
     measured profiles with their variances, and what ``hpcinv run`` finds from them."""
     from hpcinv.core.petsc_env import initialize
     from hpcinv.pipeline import build
 
     PETSc = initialize()
 
-    problem, solver = build(SMALL.format(problem="seed = 1"), PETSc.COMM_SELF)
+    problem, solver = build(_job("seed = 1"), PETSc.COMM_SELF)
     block = problem.prepared.blocks[0]
     shape = block.mask.shape
     measured = MeasuredProfiles(block.radii, block.velocities,
@@ -186,7 +198,7 @@ def test_a_measured_data_job_runs(tmp_path):
     outputs = {}
     for name, path in (("all", tmp_path / "all.h5"), ("masked", data)):
         outputs[name] = tmp_path / f"{name}-result.h5"
-        job = write_job(tmp_path, f"{name}.toml", SMALL.format(problem=f'data = "{path}"')
+        job = write_job(tmp_path, f"{name}.toml", _job(f'data = "{path}"')
                         + f'\n[output]\npath = "{outputs[name]}"\n')
         completed = hpcinv_command(["run", job, "--quiet"], timeout=60)
         assert completed.returncode == 0, completed.stderr
@@ -220,8 +232,8 @@ def test_a_measured_data_job_in_a_tabulated_potential_runs(tmp_path):
     simulated, expected = _simulated()
     data = tmp_path / "measured.h5"
     write_profiles(data, simulated)
-    text = SMALL.format(problem=f'data = "{data}"\npotential = "table"\n'
-                                f'potential_table = "{_table(tmp_path, 10.0)}"') + \
+    text = _job(f'data = "{data}"\npotential = "table"\n'
+                f'potential_table = "{_table(tmp_path, 10.0)}"') + \
         f'\n[output]\npath = "{tmp_path / "table.h5"}"\n'
     outcome = hpcinv.run(text, quiet=True)
     assert outcome.exit_status == 0 and outcome.stop_reason == "converged"
@@ -237,9 +249,30 @@ def test_own_iterations_refuse_ksp_and_tao_options(tmp_path, capsys, solver, opt
     """They would ignore them: the subspace and gradient kinds run no PETSc KSP or TAO."""
     from hpcinv.cli import main
 
-    text = SMALL.format(problem="").replace('kind = "penalized-subspace"',
+    text = _job("").replace('kind = "penalized-subspace"',
                                             f"kind = {solver}") + f"\n[petsc]\n{option}\n"
     job = write_job(tmp_path, "job.toml", text)
     assert main(["validate", str(job)]) == 2
     error = capsys.readouterr().err
     assert "petsc." + option.split(" ")[0] in error and "no ksp_* or tao_* option" in error
+
+
+@pytest.mark.parametrize("solver, key, phrase", [
+    ('penalty = "roughness"\ngamma = 0.2', "solver.gamma", "'entropy-floating'"),
+    ('prior = 0.1', "solver.prior", "'entropy'"),
+    ('kind = "penalized-gradient"\nmu = 1.0\nmetric = "lucy"\nnu = 1.5', "solver.nu",
+     "'power'"),
+    ('kind = "penalized-tao"\nmu = 1.0\nfixed_mu = true\ntolerance = 1e-2',
+     "solver.tolerance", "False")])
+def test_a_key_the_chosen_method_would_ignore_is_refused(tmp_path, capsys, solver, key, phrase):
+    """gamma only shapes the floating prior, prior only the uniform one, nu only the power
+    metric, tolerance only the search on mu: given with another choice, each is named."""
+    from hpcinv.cli import main
+
+    text = _job("")
+    if solver.startswith("kind"):
+        text = text.replace('kind = "penalized-subspace"\n', "")
+    job = write_job(tmp_path, "job.toml", text + solver + "\n")
+    assert main(["validate", str(job)]) == 2
+    error = capsys.readouterr().err
+    assert key in error and "only used when" in error and phrase in error, error

@@ -30,3 +30,11 @@ def test_discrepancy_target_is_shown_relative_and_absolute():
     # ||b|| = 8: the relative target is 0.408 / 8.
     assert "discrepancy target tau*delta 5.1000e-02 relative, 4.0800e-01 absolute" in text
     assert "solver       " not in text
+
+
+def test_penalized_kinds_name_their_chi_square_target():
+    """They stop at a chi-square N_e of noise-weighted residuals, not at tau*delta."""
+    text = format_summary("r.h5", _summary(solver_kind="penalized-subspace",
+                                           discrepancy_target=0.408), HISTORY)
+    assert "chi-square target sqrt(N_e) 5.1000e-02 relative, 4.0800e-01 absolute" in text
+    assert "tau*delta" not in text

@@ -1,5 +1,6 @@
 """The convergence figure of any result: relative residual (and error) per iteration, with the
-discrepancy principle's target tau*delta."""
+target the stopping rule aimed at: the discrepancy principle's tau*delta, or for the
+penalised-likelihood kinds the root of their chi-square target."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,13 @@ RESIDUAL_LABEL = "relative residual ||Ax-b||/||b||"
 OTHER_CURVES = (("relative_error", "relative error ||x-x_true||/||x_true||"),
                 ("noise_free_residual", "residual vs noise-free data ||Ax-b_0||/||b_0||"))
 TARGET_LABEL = "discrepancy target tau*delta"
+# The penalized-* kinds stop at a chi-square N_e of noise-weighted residuals, not at tau*delta.
+CHI_SQUARE_TARGET_LABEL = "chi-square target sqrt(N_e)"
+
+
+def target_label(solver_kind: str | None) -> str:
+    return CHI_SQUARE_TARGET_LABEL if str(solver_kind).startswith("penalized-") \
+        else TARGET_LABEL
 
 
 def iteration_label(solver_kind: str | None) -> str:
@@ -54,9 +62,9 @@ def convergence_figure(result: ResultProducts):
     for column, label in others:
         axis.semilogy(iterations, history[column], label=label)
     target = relative_target(history, attributes.get("discrepancy_target"))
-    if target is not None:
-        axis.axhline(target, color="k", linestyle=":", label=TARGET_LABEL)
     solver = attributes.get("solver_kind")
+    if target is not None:
+        axis.axhline(target, color="k", linestyle=":", label=target_label(solver))
     axis.set_xlabel(iteration_label(solver))
     axis.set_ylabel(RESIDUAL_LABEL if not others else "relative norm (dimensionless)")
     axis.set_title(run_title(attributes))

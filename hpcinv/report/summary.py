@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .convergence import relative_target
+from .convergence import relative_target, target_label
 
 
 def _finite(values) -> np.ndarray:
@@ -37,7 +37,7 @@ def _residual_line(summary: dict, history: dict, residual: np.ndarray) -> str:
     if relative is None:
         # Parameter-choice rules (GCV, L-curve, ...) and fixed iteration counts have none.
         return text + "; no discrepancy target"
-    return text + (f"; discrepancy target tau*delta {relative:.4e} relative, "
+    return text + (f"; {target_label(summary.get('solver_kind'))} {relative:.4e} relative, "
                    f"{target:.4e} absolute")
 
 

@@ -21,6 +21,9 @@ from .build import build
 from .problem import PARAMETERS, prepare
 
 POWER_NU = 1.5   # the "power" metric f^nu; at nu = 1 it is Richardson-Lucy's
+# BLMVM needs thousands of iterations per mu on 150 x 150 nodes; TAO's default 1000 stops
+# each solve short, and the search on mu then reads unsettled chi-squares.
+TAO_ITERATIONS_PER_MU = 5000
 
 
 class DiskStudy:
@@ -28,11 +31,13 @@ class DiskStudy:
     limits (``max_iterations``, ``gradient_iterations``)."""
 
     def __init__(self, comm, *, basis: int, samples: int, max_iterations: int,
-                 gradient_iterations: int, keep_fields: bool = False):
+                 gradient_iterations: int, keep_fields: bool = False,
+                 truth_snr: float):
         self.comm = comm
         self.base = {key: field.default for key, field in PARAMETERS.items()}
         self.base.update(eta_nodes=basis, h_nodes=basis, radii=samples, velocities=samples,
                          missing=[], slit_angles=[], slit_data=[])
+        self.base["truth_snr"] = truth_snr
         self.max_iterations = max_iterations
         self.gradient_iterations = gradient_iterations
         self._truths = {}
@@ -49,6 +54,21 @@ class DiskStudy:
         problem = build(prepared, self.comm)
         self._truths[key] = prepared.truth, prepared.truth_fit
         return problem
+
+    def truth_fits(self) -> dict:
+        """Q -> how that truth's fit stopped ("converged" or "max_iterations")."""
+        return {q: fit for q, (_, fit) in self._truths.items()}
+
+    def truth_roughness(self) -> dict:
+        """Q -> [eta, h]: the summed |second differences| of that f_true along each axis,
+        over its sum (collective): how much fine structure the truth fit gave it."""
+        shape = (self.base["eta_nodes"], self.base["h_nodes"])
+        roughness = {}
+        for q, (truth, _) in self._truths.items():
+            f = gathered(truth).reshape(shape)
+            roughness[q] = [float(np.abs(np.diff(f, 2, axis=axis)).sum() / f.sum())
+                            for axis in (0, 1)]
+        return roughness
 
     def penalty(self, problem):
         return FloatingNegentropy(problem.operator.create_vecs()[0],
@@ -68,7 +88,8 @@ class DiskStudy:
 
     def tao(self, problem, chi_square: float):
         return PenalizedTAO(problem.operator, problem.data, self.penalty(problem),
-                            chi_square_target=chi_square)
+                            chi_square_target=chi_square,
+                            tao_max_iterations=TAO_ITERATIONS_PER_MU)
 
     def solve(self, method, problem) -> dict:
         """Run ``method``; its iterations, slowest rank's seconds, Eq. 44 error and result."""
@@ -80,6 +101,7 @@ class DiskStudy:
         if "tao_iterations" in result.attributes:
             iterations = int(result.attributes["tao_iterations"])
         return {"iterations": iterations, "seconds": seconds, "reason": result.reason,
+                "data": problem.operator.shape[0],
                 "error": weighted_error(result.x, problem.truth), "result": result}
 
 

@@ -29,13 +29,18 @@ from .simulator import IsoQDisk, data_grid
 from .slits import slit_geometry, slit_rows
 from .truth import truth_points
 
+# Simulation keys mean nothing beside measured data (problem.data): refused there.
+SIMULATION_ONLY = ("data", ("",), "a simulation key, unused with measured data")
 PARAMETERS = {
     "potential": Field(str, "kuzmin", "kuzmin (psi = G M / sqrt(R^2 + a^2), G = 1) or table",
                        choices=("kuzmin", "table")),
     "potential_table": Field(str, "", "potential = table: text file of two columns R, psi(R) "
-                             "(R from 0, increasing; psi > 0)", file=True),
-    "mass": Field(float, 1.0, "Kuzmin mass M", minimum=0, exclusive_minimum=True),
-    "scale": Field(float, 1.0, "Kuzmin scale length a", minimum=0, exclusive_minimum=True),
+                             "(R from 0, increasing; psi > 0)", file=True,
+                             applies=("potential", ("table",))),
+    "mass": Field(float, 1.0, "Kuzmin mass M", minimum=0, exclusive_minimum=True,
+                  applies=("potential", ("kuzmin",))),
+    "scale": Field(float, 1.0, "Kuzmin scale length a", minimum=0, exclusive_minimum=True,
+                   applies=("potential", ("kuzmin",))),
     "eta_nodes": Field(int, 150, "nodes of f in eta = 1 - eps / eps_min(h) on [0, 1]",
                        minimum=2),
     "h_nodes": Field(int, 150, "nodes of f in angular momentum h on [h_min, h_max)", minimum=2),
@@ -44,27 +49,30 @@ PARAMETERS = {
     "data": Field(str, "", "HDF5 or FITS file of measured major-axis profiles (empty: "
                   "simulate the iso-Q Kuzmin disk)", file=True),
     "toomre_q": Field(float, 1.25, "simulation: Toomre Q of the iso-Q disk", minimum=0,
-                      exclusive_minimum=True),
+                      exclusive_minimum=True, applies=SIMULATION_ONLY),
     "snr": Field(float, 30.0, "simulation: signal-to-noise of Eq. 45, sigma = F / snr + "
-                 "max(F) sigma_background", minimum=0, exclusive_minimum=True),
+                 "max(F) sigma_background", minimum=0, exclusive_minimum=True,
+                 applies=SIMULATION_ONLY),
     "sigma_background": Field(float, 1e-4, "simulation: noise floor relative to max(F) (> 0: "
                               "points no bound orbit reaches have F = 0)", minimum=0,
-                              exclusive_minimum=True),
+                              exclusive_minimum=True, applies=SIMULATION_ONLY),
     "noise": Field(bool, True, "simulation: add the noise (false: noise-free data, weighted "
-                   "as if noisy)"),
-    "seed": Field(int, 0, "simulation: seed of the noise", minimum=0),
-    "radii": Field(int, 50, "simulation: radii per slit, r_max (i + 1) / radii", minimum=1),
+                   "as if noisy)", applies=SIMULATION_ONLY),
+    "seed": Field(int, 0, "simulation: seed of the noise", minimum=0, applies=SIMULATION_ONLY),
+    "radii": Field(int, 50, "simulation: radii per slit, r_max (i + 1) / radii", minimum=1,
+                   applies=SIMULATION_ONLY),
     "velocities": Field(int, 50, "simulation: velocities per radius, on [-v_esc, v_esc] at "
-                        "the innermost radius", minimum=1),
+                        "the innermost radius", minimum=1, applies=SIMULATION_ONLY),
     "r_max": Field(float, 7.0, "simulation: outermost data radius", minimum=0,
-                   exclusive_minimum=True),
+                   exclusive_minimum=True, applies=SIMULATION_ONLY),
     "disk_edge": Field(float, 10.0, "simulation: the true DF is fitted to the profiles out "
-                       "to this radius", minimum=0, exclusive_minimum=True),
+                       "to this radius", minimum=0, exclusive_minimum=True,
+                       applies=SIMULATION_ONLY),
     "truth_snr": Field(float, 10.0, "simulation: the true DF is fitted to the Gaussian "
                        "profiles weighted as data of this SNR", minimum=0,
-                       exclusive_minimum=True),
+                       exclusive_minimum=True, applies=SIMULATION_ONLY),
     "truth_chi_square": Field(float, 1.0, "simulation: chi-square per datum of that fit",
-                              minimum=0, exclusive_minimum=True),
+                              minimum=0, exclusive_minimum=True, applies=SIMULATION_ONLY),
     "missing": Field(list, [], "radius intervals without data, as pairs [r0, r1, r2, r3, "
                      "...]", items=float),
     "slit_angles": Field(list, [], "sky angles (degrees from the major axis, in (0, 90]) of "

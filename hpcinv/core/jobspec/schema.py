@@ -21,8 +21,10 @@ class Field:
 
     ``kind`` is the Python type (a float field accepts integers); ``items`` the element type
     of an array; ``length`` the allowed array lengths; ``file`` marks an input path that must
-    exist when not empty (resolved by the caller's ``resolve``); ``check`` an extra predicate returning an
-    error message or None.
+    exist when not empty (resolved by the caller's ``resolve``); ``check`` an extra predicate
+    returning an error message or None; ``applies`` = (other key, its values[, why]) for a
+    key that only means something when the other key has one of those values: given
+    otherwise, it would be silently ignored, so it is refused (with ``why`` as the reason).
     """
     kind: type
     default: Any = REQUIRED
@@ -35,6 +37,7 @@ class Field:
     length: tuple | None = None
     file: bool = False
     check: Callable[[Any], str | None] | None = None
+    applies: tuple[str, tuple] | None = None
 
     @property
     def required(self) -> bool:
@@ -123,6 +126,14 @@ def validate_table(table: dict, schema: dict[str, Field], prefix: str,
             continue
         values[key], value_problems = check_value(path, table[key], field, resolve)
         problems.extend(value_problems)
+    for key, field in schema.items():
+        if key in table and field.applies and values.get(field.applies[0]) not in \
+                field.applies[1]:
+            other, meaningful, *why = field.applies
+            when = why[0] if why else f"only used when {prefix}.{other} is " + \
+                " or ".join(map(repr, meaningful))
+            problems.append((f"{prefix}.{key}", f"{when}; here {prefix}.{other} = "
+                                                f"{values.get(other)!r}: remove it"))
     return values, problems
 
 

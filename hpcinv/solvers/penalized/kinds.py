@@ -29,9 +29,9 @@ PENALTY_PARAMETERS = {
                      "S f (entropy-floating), with a uniform prior (entropy) or the quadratic "
                      "roughness ||grad f||^2 (roughness)", choices=PENALTIES),
     "gamma": Field(float, 0.25, "floating prior: weight of each neighbour in S", minimum=0,
-                   maximum=0.5),
+                   maximum=0.5, applies=("penalty", ("entropy-floating",))),
     "prior": Field(float, 0.0, "uniform prior's level (0: the constant that best fits the "
-                   "data)", minimum=0),
+                   "data)", minimum=0, applies=("penalty", ("entropy",))),
     "floor": Field(float, 1e-8, "lowest value of f, relative to that constant (keeps the "
                    "negentropy finite)", minimum=0, exclusive_minimum=True),
 }
@@ -129,7 +129,8 @@ class ScaledGradientKind(MethodKind):
         "metric": Field(str, "power", "q in delta f = -q grad Q: f^nu (power), f "
                         "(lucy: Richardson-Lucy), f / mu (mem) or the Hessian's diagonal "
                         "(cornwell-evans)", choices=METRICS),
-        "nu": Field(float, 1.0, "exponent of the power metric", minimum=1, maximum=2),
+        "nu": Field(float, 1.0, "exponent of the power metric", minimum=1, maximum=2,
+                    applies=("metric", ("power",))),
         "decrease": Field(float, 1e-8, "stop when a step lowers Q by less than this "
                           "fraction", minimum=0, exclusive_minimum=True),
         "progress": Field(float, 1e-5, "stop when ||df|| / (||df_L|| + ||df_R||) falls "
@@ -157,7 +158,7 @@ _OUTER_SEARCH = {
     "fixed_mu": Field(bool, False, "solve once at solver.mu instead of searching mu for the "
                       "target chi-square"),
     "tolerance": Field(float, 1e-3, "relative tolerance of the target chi-square", minimum=0,
-                       exclusive_minimum=True),
+                       exclusive_minimum=True, applies=("fixed_mu", (False,))),
 }
 
 
