@@ -7,7 +7,7 @@ paper's unstated normalisation as best inferred (its f peaks near 0.2, ours too)
 
 The truth.  As in the paper, the truth is an inversion of the noise-free Gaussian profiles
 (``truth.py``: the negentropy fit with the floating prior, the profiles weighted as data of
-SNR ``--truth-snr``, to one chi-square per datum); data are a f_true plus Eq. 45's noise
+SNR ``--truth-snrs``, to one chi-square per datum); data are a f_true plus Eq. 45's noise
 (sigma_bg = 1e-4), 50 x 50 points to R = 7 (``--samples``), inverted on ``--basis``^2 nodes
 by the six-direction scheme with the floating prior (gamma = 1/4, decoupled at h = 0) toward
 N - sqrt(2 N).  The paper's truth fit used a mu found "by trial and error", unstated; the

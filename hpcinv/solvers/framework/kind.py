@@ -34,6 +34,16 @@ class MethodKind(SolverKind):
         return []
 
 
+def no_solver_options(options: dict) -> list:
+    """``check_petsc_options`` of kinds that run hpcinv's own iterations (their inner PETSc
+    solves, if any, are set by the kind's keys): any ksp_* or tao_* option of the job's
+    [petsc] table would be silently ignored."""
+    return [(key, "this solver kind runs hpcinv's own iterations, not a PETSc KSP or TAO, "
+                  "and takes no ksp_* or tao_* option; its progress is the history and the "
+                  "progress lines")
+            for key in options if str(key).lstrip("-").lower().startswith(("ksp_", "tao_"))]
+
+
 def discrepancy_arguments(problem, values: dict) -> dict:
     """The keyword arguments every discrepancy-stopped method takes from a job."""
     return {"tau": values["tau"], "noise_norm": problem.noise_norm,

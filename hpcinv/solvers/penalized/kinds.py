@@ -13,7 +13,7 @@ import math
 from ...core.errors import job_keys
 from ...core.jobspec import SOLVERS, Field
 from ...core.memory import MemoryEstimate, assembled_sparse, vectors
-from ..framework.kind import COMMON_PARAMETERS, MethodKind
+from ..framework.kind import COMMON_PARAMETERS, MethodKind, no_solver_options
 from .capabilities import PenaltyGrid
 from .penalties import PENALTIES, make_penalty
 from .quadratic import PenalizedQuadratic
@@ -39,20 +39,6 @@ TARGET_PARAMETER = {
     "chi_square": Field(float, 0.0, "target chi-square N_e (0: N - sqrt(2 N), N the number "
                         "of data)", minimum=0),
 }
-
-
-def no_solver_options(options: dict) -> list:
-    """The subspace and gradient kinds run no PETSc KSP or TAO: any ksp_* or tao_* option
-    of the job's [petsc] table would be silently ignored."""
-    problems = []
-    for key in options:
-        name = str(key).lstrip("-").lower()
-        if name.startswith(("ksp_", "tao_")):
-            problems.append((key, "penalized-subspace and penalized-gradient are hpcinv's own "
-                                  "iterations, not PETSc KSPs or TAOs, and take no ksp_* or "
-                                  "tao_* option; their progress is the history and the "
-                                  "progress lines"))
-    return problems
 
 
 def chi_square_target(problem, values: dict) -> float:

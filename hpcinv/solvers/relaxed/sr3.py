@@ -1,0 +1,109 @@
+"""SR3, sparse relaxed regularized regression (Zheng et al. 2019), as Luiken's thesis
+(ch. 6) implements it: the target min_x 1/2 ||A x - b||^2 + R(L x) is relaxed to
+
+    min_{x, y} 1/2 ||A x - b||^2 + kappa/2 ||L x - y||^2 + R(y),
+
+and solved by alternating x = argmin ||[A; sqrt(kappa) L] x - [b; sqrt(kappa) v]|| (LSQR on
+the stacked operator, warm-started at the current x: Eq. 6.28) with y = prox_{R/kappa}(L x)
+(Eqs. 6.7-6.8), v the extrapolated y of the accelerated proximal-gradient method on the
+y-problem (the thesis "adapted apg" [94]; ``accelerate = False`` is Algorithm 8 literally).
+
+Inexact SR3 (Algorithm 8, the thesis' proposal): LSQR stops as soon as the prospective
+y_l = prox(L x_l), formed after every LSQR step of one continuing LSQR, changes by less than
+``inner_tolerance`` relative (Eq. 6.30); exact SR3 runs LSQR to its own tolerance
+``inner_tolerance`` each outer step.  Either stops once ||v - y|| / max(1, ||y||) <=
+``tolerance`` (apg's rule; the thesis gives no delta for its ||x_{k+1} - x_k|| <= delta).
+
+R is an ``prox.L1Norm`` (penalised form, prox: the soft threshold at weight / kappa) or an
+``prox.L1Ball`` (constrained form, prox: the projection, whatever kappa).  Counts of LSQR
+steps per outer step and in total go to the history; resuming at an outer step is exact.
+"""
+from __future__ import annotations
+
+import math
+
+from ...core.errors import check_number
+from ...core.state import SolverState
+from ..framework.stopping import StoppingRule
+from .extrapolation import extrapolate
+from .stacked_lsqr import StackedSplitting
+
+
+class RelativeChange(StoppingRule):
+    """Converged once the method's ``state.scalars['change']`` <= ``tolerance``."""
+
+    reason = "converged"
+
+    def __init__(self, tolerance: float):
+        self.tolerance = check_number("tolerance", tolerance, positive=True)
+
+    def met(self, state, residual: float) -> bool:
+        return state.scalars.get("change", math.inf) <= self.tolerance
+
+
+class SR3(StackedSplitting):
+    """SR3 on [A; sqrt(kappa) L] for R(L x), R a prox.L1Norm or prox.L1Ball."""
+
+    def __init__(self, operator, data, regularization, regularizer, *, kappa: float,
+                 inexact: bool = True, inner_tolerance: float = 1e-6,
+                 tolerance: float = 1e-6, accelerate: bool = True, max_iterations: int = 500,
+                 max_inner_iterations: int = 10000):
+        self.kappa = check_number("kappa", kappa, positive=True)
+        super().__init__(operator, data, regularization, regularizer, weight=self.kappa,
+                         stopping=RelativeChange(tolerance), inner_tolerance=inner_tolerance,
+                         max_iterations=max_iterations,
+                         max_inner_iterations=max_inner_iterations)
+        self.inexact, self.accelerate = bool(inexact), bool(accelerate)
+
+    def initial_state(self) -> SolverState:
+        x = self.operator.create_vecs()[0]
+        y = self.regularization.create_vecs()[1]   # y_0 = 0 = L x_0
+        return SolverState(vectors={"x": x, "y": y, "v": y.copy()},
+                           scalars={"theta": 1.0, "change": math.inf, "inner_iterations": 0,
+                                    "total_inner_iterations": 0,
+                                    "residual_norm": self.data.norm()})
+
+    def step(self, state: SolverState) -> float:
+        x, y, v = (state.vectors[name] for name in ("x", "y", "v"))
+        scalars = state.scalars
+        if self.inexact:
+            steps = self.inner.solve(x, v, tolerance=self.inner_tolerance,
+                                     inspect=self._stagnation_test(v))
+        else:
+            steps = self.inner.solve(x, v, tolerance=self.inner_tolerance)
+        new_y = self._prox_of_lx(x, y.duplicate())
+        theta, change = extrapolate(v, new_y, y, scalars["theta"], self.accelerate)
+        new_y.destroy()
+        scalars.update(theta=theta, change=change)
+        self.count_inner(state, steps)
+        return self.data_residual(x)
+
+    def _prox_of_lx(self, x, out):
+        self.regularization.mult(x, out)
+        self.regularizer.prox(out, 1.0 / self.kappa)
+        return out
+
+    def _stagnation_test(self, start):
+        """Eq. 6.30 after each LSQR step: ||y_l - y_(l-1)|| <= eps max(||y_(l-1)||, ||y_l||)
+        (the larger norm, so that a zero start cannot divide by zero), y_0 = ``start``."""
+        previous, candidate = start.copy(), start.duplicate()
+
+        def inspect(x_l) -> bool:
+            self._prox_of_lx(x_l, candidate)
+            scale = max(previous.norm(), candidate.norm())
+            previous.axpy(-1.0, candidate)
+            done = previous.norm() <= self.inner_tolerance * scale
+            candidate.copy(previous)
+            return done
+
+        return inspect
+
+    def history_columns(self, state: SolverState) -> dict:
+        from petsc4py import PETSc
+
+        return {**super().history_columns(state),
+                "y_l1_norm": state.vectors["y"].norm(PETSc.NormType.NORM_1)}
+
+    def result_attributes(self, state: SolverState) -> dict:
+        return {"kappa": self.kappa, "inexact": self.inexact,
+                "total_inner_iterations": state.scalars["total_inner_iterations"]}
