@@ -276,3 +276,13 @@ def test_a_key_the_chosen_method_would_ignore_is_refused(tmp_path, capsys, solve
     assert main(["validate", str(job)]) == 2
     error = capsys.readouterr().err
     assert key in error and "only used when" in error and phrase in error, error
+
+
+def test_a_wrong_controlling_key_is_reported_alone(tmp_path, capsys):
+    """A misspelt penalty is named; the gamma it would govern is not refused as well."""
+    from hpcinv.cli import main
+
+    job = write_job(tmp_path, "job.toml", _job("") + 'penalty = "entropy-float"\ngamma = 0.2\n')
+    assert main(["validate", str(job)]) == 2
+    error = capsys.readouterr().err
+    assert "solver.penalty" in error and "solver.gamma" not in error, error

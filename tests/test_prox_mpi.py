@@ -109,3 +109,6 @@ def test_bad_radius_and_threshold_are_named():
         project_l1_ball(vec, -1.0)
     with pytest.raises(ValueError, match="threshold"):
         soft_threshold(vec, float("nan"))
+    vec.getArray()[:] = [1.0, np.nan, 2.0]
+    with pytest.raises(ArithmeticError, match="NaN"):
+        project_l1_ball(vec, 1.0)

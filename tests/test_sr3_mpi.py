@@ -174,3 +174,13 @@ def _self_operators(A, b, L):
     operator = dense(A)
     data = PETSc.Vec().createWithArray(b.copy(), comm=PETSc.COMM_SELF)
     return operator, data, dense(L)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("inexact", [True, False])
+def test_zero_data_give_zero_at_once(inexact):
+    """b = 0: the warm start x = 0 is exact, LSQR takes no step and SR3 stops at x = 0."""
+    A, _, L, _ = _problem()
+    x, result = _sr3(A, np.zeros(A.shape[0]), L, L1Ball(1.0), 1.0, inexact=inexact)
+    assert np.array_equal(x, np.zeros(A.shape[1]))
+    assert result.attributes["total_inner_iterations"] == 0

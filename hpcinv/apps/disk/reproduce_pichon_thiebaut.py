@@ -26,7 +26,7 @@ data points):
 (b) error against SNR (``--snrs``) over ``--realisations`` noise draws for each ``--qs``,
     fitted to a + b / SNR (paper: 1.0e-3 + 3.4e-2 / SNR, for any Q);
 (c) error against the data's outer radius (``--r-maxes``) at SNR ``--truncation-snr``,
-    the radii spaced as in (b) and those past R_max dropped (paper: a plateau from
+    the radii spaced about as in (b) and those past R_max dropped (paper: a plateau from
     R_max ~ 7 = 4 R_e; the disk's edge is 10);
 (d) iterations and seconds to convergence at SNR ``--truncation-snr``: the six-direction
     scheme, with the seventh (memory) direction, the single-direction schemes of Eq. 30
@@ -105,6 +105,8 @@ def check_arguments(args) -> None:
                          ("--truth-snrs", args.truth_snrs)):
         if not all(np.isfinite(value) and value > 0 for value in values):
             problems.append((name, f"must be finite and > 0, got {values}"))
+    if len(set(args.truth_snrs)) != len(args.truth_snrs):
+        problems.append(("--truth-snrs", f"repeats a value: {args.truth_snrs}"))
     if not args.experiments or set(args.experiments) - set("abcd"):
         problems.append(("--experiments", f"letters a-d, got {args.experiments!r}"))
     if problems:
@@ -166,8 +168,10 @@ def _error_law(study, args, say) -> tuple[list, dict, dict]:
 
 
 def _truncation(study, args, say) -> list:
-    """Data cut at each R_max with the radial spacing of the (b) grid kept, so that only the
-    outer data go (resampling a fixed count of radii would also thin the inner ones)."""
+    """Data cut at each R_max at about the radial spacing of the (b) grid: round(R_max /
+    spacing) radii out to R_max (21 to R_max = 3: spacing 0.143 against 0.14), so that the
+    outer data go and the inner ones stay (resampling a fixed count of radii would thin
+    them)."""
     rows = []
     spacing = study.base["r_max"] / study.base["radii"]
     for r_max in args.r_maxes:
@@ -223,6 +227,7 @@ def run_experiment(comm, args, say) -> dict:
     if "d" in args.experiments:
         rows += _speed(studies[-1], args, say)
     truths = {f"{study.base['truth_snr']:g}": _truth_facts(study) for study in studies}
+    truths = {snr: facts for snr, facts in truths.items() if facts}   # fitted ones only
     return {"rows": rows, "laws": laws, "truths": truths, "figures": figures,
             "paper_law": list(PAPER_LAW), "basis": args.basis, "samples": args.samples,
             "ranks": comm.tompi4py().size,

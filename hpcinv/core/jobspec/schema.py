@@ -37,7 +37,7 @@ class Field:
     length: tuple | None = None
     file: bool = False
     check: Callable[[Any], str | None] | None = None
-    applies: tuple[str, tuple] | None = None
+    applies: tuple | None = None   # (key, values) or (key, values, why)
 
     @property
     def required(self) -> bool:
@@ -126,9 +126,11 @@ def validate_table(table: dict, schema: dict[str, Field], prefix: str,
             continue
         values[key], value_problems = check_value(path, table[key], field, resolve)
         problems.extend(value_problems)
+    refused = {path for path, _ in problems}
     for key, field in schema.items():
-        if key in table and field.applies and values.get(field.applies[0]) not in \
-                field.applies[1]:
+        # A controlling key that is itself wrong is reported alone.
+        if key in table and field.applies and f"{prefix}.{field.applies[0]}" not in refused \
+                and values.get(field.applies[0]) not in field.applies[1]:
             other, meaningful, *why = field.applies
             when = why[0] if why else f"only used when {prefix}.{other} is " + \
                 " or ".join(map(repr, meaningful))

@@ -89,8 +89,9 @@ def regularization_operator(problem):
 
 
 def _memory(values: dict, problem, domain: int, range_vectors: int):
+    """Vecs of the domain and of the stacked range [A; L] (L: up to 2 n rows, gradient2d)."""
     return MemoryEstimate(vectors(domain, problem.columns)
-                          + vectors(range_vectors, problem.rows + problem.columns))
+                          + vectors(range_vectors, problem.rows + 2 * problem.columns))
 
 
 class _SR3Kind(MethodKind):
@@ -101,7 +102,7 @@ class _SR3Kind(MethodKind):
 
     @staticmethod
     def memory_estimate(values: dict, problem):
-        # x, LSQR's u v w and work, y v and the prox's work (L's rows ~ 2n at most)
+        # x, LSQR's v w and work, y v and the prox's work; LSQR's u and the stacked data
         return _memory(values, problem, 6, 4)
 
     @classmethod

@@ -18,8 +18,8 @@ import numpy as np
 
 from ...core.errors import check_number
 
-# Michelot's iteration drops at least one entry a round, so it needs at most n rounds; this
-# bound only guards against a NaN that would keep the active set changing.
+# Michelot's iteration drops at least one entry a round, so it needs at most n rounds; the
+# bound is a guard only.
 _MAX_ROUNDS = 10_000
 
 
@@ -44,6 +44,8 @@ def l1_ball_threshold(vec, radius: float) -> float:
     radius = check_number("radius", radius)
     magnitudes = np.abs(vec.getArray(readonly=True))
     total, count = _allreduce_sum(vec, [magnitudes.sum(), magnitudes.size])
+    if not np.isfinite(total):
+        raise ArithmeticError("the vector to project holds NaN or infinite values")
     if total <= radius:
         return 0.0
     if radius == 0.0:
@@ -58,7 +60,7 @@ def l1_ball_threshold(vec, radius: float) -> float:
         if updated <= theta:   # no entry left the active set: theta is exact
             return float(max(updated, 0.0))
         theta = updated
-    raise ArithmeticError("the l1-ball threshold did not settle (NaN in the vector?)")
+    raise ArithmeticError("the l1-ball threshold did not settle")
 
 
 def _allreduce_max(vec, value: float) -> float:

@@ -1,7 +1,9 @@
 """FISTA, the baseline SR3 is measured against for L = I (Luiken's thesis, ch. 6), on
 distributed Vecs (``admm.py`` is the baseline for any L):
 
-- ``ProximalGradient``: FISTA, the accelerated proximal gradient method, for
+- ``ProximalGradient``: FISTA, the accelerated proximal gradient method (momentum as in
+  O'Donoghue's apg, the thesis' ref. [94]: weight 1 - theta_{k+1}, about k / (k + 2), without
+  apg's adaptive restart; Beck and Teboulle's is (k - 1) / (k + 2)), for
   min 1/2 ||A x - b||^2 + R(x) (L = I): x_{k+1} = prox_{alpha R}(v_k - alpha A^T (A v_k - b))
   with alpha = 1 / ||A||_2^2 (||A||_2 by SLEPc), v the same extrapolation as SR3's, and the
   same stop ||v - x|| / max(1, ||x||) <= ``tolerance``;
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ...core.errors import check_number
+from ...core.errors import ArgumentError, check_number
 from ...core.state import SolverState
 from ..framework.method import IterativeMethod
 from .extrapolation import extrapolate
@@ -18,10 +20,19 @@ from .sr3 import RelativeChange
 
 
 def operator_norm(operator) -> float:
-    """||A||_2, the largest singular value (SLEPc's thick-restart Lanczos)."""
+    """||A||_2, the largest singular value (SLEPc's thick-restart Lanczos to 1e-8)."""
     from ...linalg.decompositions.svd_backends import slepc_svd
 
     return float(slepc_svd(operator, 1, tol=1e-8).s[0])
+
+
+def safe_step(operator) -> float:
+    """1 / ||A||_2^2, shortened by 1e-6 relative: SLEPc's estimate may sit a hair below
+    ||A||_2, and a step past 1 / ||A||^2 loses FISTA's guarantee."""
+    norm = operator_norm(operator)
+    if not norm > 0:
+        raise ArgumentError("operator", "is zero (||A||_2 = 0): nothing to fit")
+    return (1.0 - 1e-6) / norm ** 2
 
 
 class ProximalGradient(IterativeMethod):
@@ -33,14 +44,16 @@ class ProximalGradient(IterativeMethod):
         super().__init__(operator, data, max_iterations=max_iterations,
                          stopping=RelativeChange(tolerance))
         self.regularizer, self.accelerate = regularizer, bool(accelerate)
-        self.step_length = (1.0 / operator_norm(operator) ** 2 if step is None
+        self.step_length = (safe_step(operator) if step is None
                             else check_number("step", step, positive=True))
         self._gradient, self._residual = operator.create_vecs()
 
     def initial_state(self) -> SolverState:
         x = self.operator.create_vecs()[0]
+        # The step goes into the state: a resumed run keeps it (SLEPc's estimate of ||A||
+        # may differ in its last digits on another rank count).
         return SolverState(vectors={"x": x, "v": x.copy()},
-                           scalars={"theta": 1.0, "change": math.inf,
+                           scalars={"theta": 1.0, "change": math.inf, "step": self.step_length,
                                     "residual_norm": self.data.norm()})
 
     def step(self, state: SolverState) -> float:
@@ -49,8 +62,8 @@ class ProximalGradient(IterativeMethod):
         self._apply_residual(v)
         self.operator.mult_transpose(self._residual, self._gradient)
         new_x = v.copy()
-        new_x.axpy(-self.step_length, self._gradient)
-        self.regularizer.prox(new_x, self.step_length)
+        new_x.axpy(-scalars["step"], self._gradient)
+        self.regularizer.prox(new_x, scalars["step"])
         theta, change = extrapolate(v, new_x, x, scalars["theta"], self.accelerate)
         new_x.destroy()
         scalars.update(theta=theta, change=change)
@@ -65,4 +78,4 @@ class ProximalGradient(IterativeMethod):
         return {"change": state.scalars["change"]}
 
     def result_attributes(self, state: SolverState) -> dict:
-        return {"step": self.step_length}
+        return {"step": state.scalars["step"]}

@@ -54,6 +54,9 @@ class SR3(StackedSplitting):
                          max_iterations=max_iterations,
                          max_inner_iterations=max_inner_iterations)
         self.inexact, self.accelerate = bool(inexact), bool(accelerate)
+        # Eq. 6.30's two y's, reused every outer step (parallel Vecs made per step would
+        # only be freed at PETSc's garbage cleanup).
+        self._previous, self._candidate = (regularization.create_vecs()[1] for _ in range(2))
 
     def initial_state(self) -> SolverState:
         x = self.operator.create_vecs()[0]
@@ -86,7 +89,8 @@ class SR3(StackedSplitting):
     def _stagnation_test(self, start):
         """Eq. 6.30 after each LSQR step: ||y_l - y_(l-1)|| <= eps max(||y_(l-1)||, ||y_l||)
         (the larger norm, so that a zero start cannot divide by zero), y_0 = ``start``."""
-        previous, candidate = start.copy(), start.duplicate()
+        previous, candidate = self._previous, self._candidate
+        start.copy(previous)
 
         def inspect(x_l) -> bool:
             self._prox_of_lx(x_l, candidate)

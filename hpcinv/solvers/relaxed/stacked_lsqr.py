@@ -43,7 +43,7 @@ class StackedLSQR:
             ksp.setInitialGuessNonzero(True)
             ksp.setTolerances(rtol=tolerance, atol=0.0, max_it=self.max_iterations)
             if inspect is not None:
-                ksp.setConvergenceTest(_inspecting_test(inspect, self.max_iterations))
+                ksp.setConvergenceTest(_inspecting_test(inspect, x, self.max_iterations))
             ksp.solve(self.rhs, x)
             code = ksp.getConvergedReason()
             if code < 0 and code != PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT:
@@ -54,13 +54,17 @@ class StackedLSQR:
             ksp.destroy()
 
 
-def _inspecting_test(inspect, max_iterations: int):
+def _inspecting_test(inspect, x, max_iterations: int):
+    """A KSP convergence test calling ``inspect(x)`` after every LSQR step.  KSPLSQR
+    updates the solution Vec ``x`` in place each step, so ``x`` is the current iterate
+    (``ksp.buildSolution()`` would return the same values in a new Vec every call)."""
     from petsc4py import PETSc
 
     def test(ksp, iteration, residual_norm):
-        if iteration == 0:   # before the first step: x is the warm start, nothing new
-            return PETSc.KSP.ConvergedReason.ITERATING
-        if inspect(ksp.buildSolution()):
+        if iteration == 0:   # the warm start: nothing new, or already exact
+            return (PETSc.KSP.ConvergedReason.CONVERGED_ATOL if residual_norm == 0
+                    else PETSc.KSP.ConvergedReason.ITERATING)
+        if inspect(x):
             return PETSc.KSP.ConvergedReason.CONVERGED_ITS
         if iteration >= max_iterations:
             return PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT
