@@ -26,15 +26,28 @@ _RAY_CHUNK_ARRAYS = 10
 _RAY_PIECE_BYTES = 48
 
 
-def gravity_memory(values: dict) -> MemoryEstimate:
-    """The dense n x n matrix (distributed by rows), and per rank the n midpoints and one
-    block of rows being computed (``linalg.dense.dense_operator``)."""
-    n = values["n"]
-    block = min(n * n, max(1, _DENSE_BLOCK_ENTRIES // n) * n)
-    return MemoryEstimate(distributed_bytes=vectors(n, n),
-                          replicated_bytes=vectors(1, n)
+def dense_memory(rows: int, columns: int, keys: tuple) -> MemoryEstimate:
+    """A dense rows x columns matrix (distributed by rows), and per rank the columns'
+    points and one block of rows being computed (``linalg.dense.dense_operator``)."""
+    block = min(rows * columns, max(1, _DENSE_BLOCK_ENTRIES // columns) * columns)
+    return MemoryEstimate(distributed_bytes=vectors(rows, columns),
+                          replicated_bytes=vectors(1, columns)
                           + vectors(_DENSE_BLOCK_TEMPORARIES, block),
-                          keys=("problem.n",), rows=n, columns=n)
+                          keys=keys, rows=rows, columns=columns)
+
+
+def gravity_memory(values: dict) -> MemoryEstimate:
+    return dense_memory(values["n"], values["n"], ("problem.n",))
+
+
+def sparse_example_memory(values: dict) -> MemoryEstimate:
+    """The thesis' small examples: an n x n Toeplitz or an m x n Gaussian matrix, whose
+    whole copy each rank draws first (compressed sensing)."""
+    rows = values.get("m", values["n"])
+    estimate = dense_memory(rows, values["n"], ("problem.n", "problem.m"))
+    if "m" not in values:
+        return estimate
+    return estimate.combined(MemoryEstimate(replicated_bytes=vectors(rows, values["n"])))
 
 
 def _ray_memory(rays: int, cells: int, nonzeros: int, longest: int, keys: tuple,

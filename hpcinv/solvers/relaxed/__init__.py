@@ -2,8 +2,8 @@
 (Luiken's thesis, ch. 6): ``sr3`` (SR3, inexact and exact), ``proximal_gradient`` and ``admm``
 (FISTA and ADMM, the baselines), ``prox`` (the proximal operators on distributed Vecs) and
 ``stacked_lsqr`` (the LSQR solve on [A; w L] that SR3 and ADMM share), ``spectrum`` (the
-singular values of SR3's reduced operator from the GSVD); ``kinds.py`` registers the
-solvers as job kinds.
+singular values of SR3's reduced operator from the GSVD), ``pareto`` (points of the Pareto
+curve with their bounds); ``kinds.py`` registers the solvers as job kinds.
 """
 from .admm import ADMM
 from .proximal_gradient import ProximalGradient
