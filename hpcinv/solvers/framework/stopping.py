@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ...core.errors import check_number
+
 
 class StoppingRule:
     reason = "converged"
@@ -88,3 +90,16 @@ class FixedIterations(StoppingRule):
 
     def met(self, state, residual: float) -> bool:
         return False
+
+
+class RelativeChange(StoppingRule):
+    """Converged once the method's ``state.scalars['change']`` <= ``tolerance`` (the relaxed
+    solvers' relative change of the iterate their prox returns)."""
+
+    reason = "converged"
+
+    def __init__(self, tolerance: float):
+        self.tolerance = check_number("tolerance", tolerance, positive=True)
+
+    def met(self, state, residual: float) -> bool:
+        return state.scalars.get("change", math.inf) <= self.tolerance

@@ -11,7 +11,7 @@ import math
 
 from ...core.errors import check_number
 from ...core.state import SolverState
-from .sr3 import RelativeChange
+from ..framework.stopping import RelativeChange
 from .stacked_lsqr import StackedSplitting
 
 

@@ -88,7 +88,7 @@ def regularization_operator(problem):
     return named(problem.operator.comm, "identity", (problem.columns,))
 
 
-def _memory(values: dict, problem, domain: int, range_vectors: int):
+def _memory(problem, domain: int, range_vectors: int):
     """Vecs of the domain and of the stacked range [A; L] (L: up to 2 n rows, gradient2d)."""
     return MemoryEstimate(vectors(domain, problem.columns)
                           + vectors(range_vectors, problem.rows + 2 * problem.columns))
@@ -103,7 +103,7 @@ class _SR3Kind(MethodKind):
     @staticmethod
     def memory_estimate(values: dict, problem):
         # x, LSQR's v w and work, y v and the prox's work; LSQR's u and the stacked data
-        return _memory(values, problem, 6, 4)
+        return _memory(problem, 6, 4)
 
     @classmethod
     def build(cls, problem, values: dict) -> SR3:
@@ -141,7 +141,7 @@ class FistaKind(MethodKind):
 
     @staticmethod
     def memory_estimate(values: dict, problem):
-        return _memory(values, problem, 5, 2)
+        return _memory(problem, 5, 2)
 
     @classmethod
     def build(cls, problem, values: dict) -> ProximalGradient:
@@ -171,7 +171,7 @@ class AdmmKind(MethodKind):
 
     @staticmethod
     def memory_estimate(values: dict, problem):
-        return _memory(values, problem, 6, 5)
+        return _memory(problem, 6, 5)
 
     @classmethod
     def build(cls, problem, values: dict) -> ADMM:

@@ -15,8 +15,8 @@ import math
 from ...core.errors import ArgumentError, check_number
 from ...core.state import SolverState
 from ..framework.method import IterativeMethod
+from ..framework.stopping import RelativeChange
 from .extrapolation import extrapolate
-from .sr3 import RelativeChange
 
 
 def operator_norm(operator) -> float:

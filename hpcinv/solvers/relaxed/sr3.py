@@ -24,21 +24,9 @@ import math
 
 from ...core.errors import check_number
 from ...core.state import SolverState
-from ..framework.stopping import StoppingRule
+from ..framework.stopping import RelativeChange
 from .extrapolation import extrapolate
 from .stacked_lsqr import StackedSplitting
-
-
-class RelativeChange(StoppingRule):
-    """Converged once the method's ``state.scalars['change']`` <= ``tolerance``."""
-
-    reason = "converged"
-
-    def __init__(self, tolerance: float):
-        self.tolerance = check_number("tolerance", tolerance, positive=True)
-
-    def met(self, state, residual: float) -> bool:
-        return state.scalars.get("change", math.inf) <= self.tolerance
 
 
 class SR3(StackedSplitting):
