@@ -17,6 +17,7 @@ EXPERIMENTS = {   # name -> module
     "recycling": "hpcinv.apps.imaging.reproduce_recycling",
     "luiken-ch4": "hpcinv.apps.seismic.reproduce_luiken_ch4",
     "luiken-ch5": "hpcinv.apps.seismic.reproduce_luiken_ch5",
+    "luiken-ch6": "hpcinv.apps.classic.reproduce_luiken_ch6",
     "pichon-thiebaut": "hpcinv.apps.disk.reproduce_pichon_thiebaut",
 }
 

@@ -59,6 +59,25 @@ def test_l1_ball_projection_is_the_sorted_one():
 
 
 @pytest.mark.mpi
+def test_a_started_threshold_search_finds_the_cold_one_exactly():
+    """Guesses below, at and above the answer, and above every entry: the same threshold to
+    the last bit (so a resumed SR3 run projects as the uninterrupted one did)."""
+    for v, radius in _cases():
+        if not 0 < radius < np.abs(v).sum():
+            continue
+        cold = l1_ball_threshold(_vec(v), radius)
+        for start in (0.3 * cold, cold, 1.7 * cold, 2 * np.abs(v).max() + 1):
+            assert l1_ball_threshold(_vec(v), radius, start) == cold, (v.size, start)
+    ball = L1Ball(1.0)
+    for seed in range(3):   # the ball keeps its last threshold as the next start
+        v = np.random.default_rng(seed).standard_normal(50)
+        vec = _vec(v)
+        ball.prox(vec, 1.0)
+        np.testing.assert_allclose(gather(vec), _sorted_projection(v, 1.0), rtol=0,
+                                   atol=1e-14)
+
+
+@pytest.mark.mpi
 def test_a_point_inside_the_ball_stays_and_the_threshold_is_zero():
     v = np.linspace(-1.0, 1.0, 11)
     vec = _vec(v)

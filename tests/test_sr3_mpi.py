@@ -184,3 +184,54 @@ def test_zero_data_give_zero_at_once(inexact):
     x, result = _sr3(A, np.zeros(A.shape[0]), L, L1Ball(1.0), 1.0, inexact=inexact)
     assert np.array_equal(x, np.zeros(A.shape[1]))
     assert result.attributes["total_inner_iterations"] == 0
+
+
+@pytest.mark.mpi
+def test_inspected_lsqr_iterates_are_those_of_restarted_lsqr_runs():
+    """Algorithm 8's inner loop inspects x_l after every step of one continuing LSQR; the
+    l-th iterate is the one a fresh LSQR from the same warm start reaches in l steps, so
+    not restarting changes the cost, not the points."""
+    from hpcinv.solvers.framework.stacked_lsqr import StackedLSQR
+
+    A, b, L, truth = _problem()
+    operator, data, regularization = _operators(A, b, L)
+    bottom = range_vec(regularization, 0.5 * (L @ truth))
+    seen = []
+
+    def inspect(x):
+        seen.append(gather(x))
+        return len(seen) == 6
+
+    x = operator.create_vecs()[0]
+    x.getArray()[:] = 0.3
+    continuing = StackedLSQR(operator, regularization, data, np.sqrt(2.0), max_iterations=100)
+    assert continuing.solve(x, bottom, tolerance=1e-14, inspect=inspect) == 6
+    for steps, iterate in enumerate(seen, start=1):
+        fresh = operator.create_vecs()[0]
+        fresh.getArray()[:] = 0.3
+        restarted = StackedLSQR(operator, regularization, data, np.sqrt(2.0),
+                                max_iterations=steps)
+        assert restarted.solve(fresh, bottom, tolerance=1e-14) == steps
+        np.testing.assert_allclose(iterate, gather(fresh), rtol=0,
+                                   atol=1e-12 * np.abs(iterate).max())
+    assert not np.allclose(seen[0], seen[-1])
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("form", ["constrained", "penalized"])
+def test_primal_dual_diagnostics_close_at_the_solution(form):
+    """SR3's history carries a duality gap of the relaxed problem in y, ADMM's its primal and
+    dual residuals; all fall to (near) zero as the methods converge."""
+    A, b, L, truth = _problem()
+    regularizer = L1Ball(0.5 * np.abs(L @ truth).sum()) if form == "constrained" \
+        else L1Norm(0.3)
+    _, result = _sr3(A, b, L, regularizer, 2.0, inexact=False, inner_tolerance=1e-12)
+    gaps = result.history["duality_gap"][1:]   # row 0: the start, before any step
+    # With LSQR converged the gap bounds the suboptimality from above: never negative.
+    assert np.all(gaps >= -1e-12 * gaps[0]) and gaps[0] > 0
+    assert gaps[-1] <= 1e-8 * gaps[0]
+    operator, data, regularization = _operators(A, b, L)
+    admm = ADMM(operator, data, regularization, regularizer, rho=1.0, tolerance=1e-10,
+                inner_tolerance=1e-12, max_iterations=50000).run()
+    primal, dual = (admm.history[key][1:] for key in ("primal_residual", "dual_residual"))
+    assert primal[-1] <= 1e-8 * primal[0] and dual[-1] <= 1e-8 * dual[0]

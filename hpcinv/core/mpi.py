@@ -76,6 +76,22 @@ def agree(comm, function, *args, **kwargs):
     return outcome
 
 
+
+def on_root_quietly(comm, function, *args, **kwargs):
+    """``function`` run on rank 0 alone, its outcome returned on every rank (failures
+    agreed as in ``agree``).  The other ranks wait in a sleeping poll of a non-blocking
+    barrier, not in a blocking collective: Open MPI's busy polling would take cores from
+    rank 0's (timed, serial) work when ranks share them."""
+    def work():
+        try:
+            return function(*args, **kwargs) if comm.rank == 0 else None
+        finally:
+            request = comm.Ibarrier()
+            while not request.Test():
+                time.sleep(0.01)
+
+    return comm.bcast(agree(comm, work), root=0)
+
 # Callbacks run by a rank that aborts the job: the other ranks are killed without running
 # their ``finally`` blocks, so what they would have removed (a lock) goes here.
 _BEFORE_ABORT: list = []

@@ -2,8 +2,8 @@
 ch. 6), for min 1/2 ||A x - b||^2 + R(L x): x from LSQR on [A; sqrt(rho) L] x ~
 [b; sqrt(rho) (z - u)] (the stacked solve SR3 uses, warm-started, to ``inner_tolerance``),
 z = prox_{R/rho}(L x + u), u += L x - z; stopped once both the primal residual ||L x - z||
-and the change of z are below ``tolerance`` relative to max(1, ||z||).  With u = 0 the x
-step is SR3's with kappa = rho.
+and the change of z are below ``tolerance`` relative to max(1, ||z||), the primal and dual
+residuals going to the history.  With u = 0 the x step is SR3's with kappa = rho.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 from ...core.errors import check_number
 from ...core.state import SolverState
 from ..framework.stopping import RelativeChange
-from .stacked_lsqr import StackedSplitting
+from .splitting import StackedSplitting
 
 
 class ADMM(StackedSplitting):
@@ -26,6 +26,7 @@ class ADMM(StackedSplitting):
                          stopping=RelativeChange(tolerance), inner_tolerance=inner_tolerance,
                          max_iterations=max_iterations,
                          max_inner_iterations=max_inner_iterations)
+        self._dual = operator.create_vecs()[0]
 
     def initial_state(self) -> SolverState:
         x = self.operator.create_vecs()[0]
@@ -53,12 +54,20 @@ class ADMM(StackedSplitting):
         primal = lx.norm() / scale
         z.axpy(-1.0, new_z)             # z_old - z_new
         change = max(primal, z.norm() / scale)
+        # Boyd et al.'s residuals: primal ||L x - z||, dual rho ||L^T (z_new - z_old)||.
+        self.regularization.mult_transpose(z, self._dual)
+        scalars.update(primal_residual=primal * scale, dual_residual=self.rho * self._dual.norm())
         new_z.copy(z)
         for vec in (lx, new_z):
             vec.destroy()
         scalars["change"] = change
         self.count_inner(state, steps)
         return self.data_residual(x)
+
+    def history_columns(self, state: SolverState) -> dict:
+        return {**super().history_columns(state),
+                **{key: state.scalars.get(key, math.nan)
+                   for key in ("primal_residual", "dual_residual")}}
 
     def result_attributes(self, state: SolverState) -> dict:
         return {"rho": self.rho,

@@ -35,12 +35,17 @@ def soft_threshold(vec, threshold: float) -> None:
     """x_i <- sign(x_i) max(|x_i| - threshold, 0): the prox of threshold ||x||_1."""
     threshold = check_number("threshold", threshold)
     x = vec.getArray()
-    np.copyto(x, np.sign(x) * np.maximum(np.abs(x) - threshold, 0.0))
+    # x - clip(x, -t, t) is that, in three passes and one temporary (SR3 calls this after every
+    # LSQR step, where sign * max(|x| - t, 0) cost a sixth of a tomography run).
+    clipped = np.minimum(x, threshold)
+    np.maximum(clipped, -threshold, out=clipped)
+    x -= clipped
 
 
-def l1_ball_threshold(vec, radius: float) -> float:
+def l1_ball_threshold(vec, radius: float, start: float | None = None) -> float:
     """The theta >= 0 with sum_i max(|x_i| - theta, 0) = radius (0 when ||x||_1 <= radius:
-    the point is inside the ball).  Collective."""
+    the point is inside the ball).  ``start``, a guess (the last threshold of a sequence
+    of nearby points), saves rounds.  Collective."""
     radius = check_number("radius", radius)
     magnitudes = np.abs(vec.getArray(readonly=True))
     total, count = _allreduce_sum(vec, [magnitudes.sum(), magnitudes.size])
@@ -50,17 +55,33 @@ def l1_ball_threshold(vec, radius: float) -> float:
         return 0.0
     if radius == 0.0:
         return float(_allreduce_max(vec, magnitudes.max(initial=0.0)))
-    # theta_0 = (||x||_1 - radius) / n lies below the answer; every later theta too, and
-    # the active set only shrinks.
-    theta = (total - radius) / count
+    # Michelot's rounds are Newton steps on the convex, decreasing, piecewise-linear
+    # f(theta) = sum max(|x_i| - theta, 0) - radius: from below the answer they rise to it
+    # and the active set only shrinks; from a guess above it, one step lands below it (the
+    # tangent of a convex f lies under f).  theta_0 = (||x||_1 - radius) / n lies below.
+    cold = (total - radius) / count
+    theta, below = (start, False) if start is not None and start > 0 else (cold, True)
+    excess = np.empty_like(magnitudes)
     for _ in range(_MAX_ROUNDS):
-        active = magnitudes > theta
-        total, count = _allreduce_sum(vec, [magnitudes[active].sum(), active.sum()])
-        updated = (total - radius) / count
-        if updated <= theta:   # no entry left the active set: theta is exact
-            return float(max(updated, 0.0))
-        theta = updated
-    raise ArithmeticError("the l1-ball threshold did not settle")
+        # f(theta) + radius = sum max(|x_i| - theta, 0): cheaper than a masked sum
+        np.subtract(magnitudes, theta, out=excess)
+        np.maximum(excess, 0.0, out=excess)
+        above, count = _allreduce_sum(vec, [excess.sum(),
+                                            np.count_nonzero(magnitudes > theta)])
+        if count == 0:   # a guess above every entry
+            theta, below = cold, True
+            continue
+        updated = theta + (above - radius) / count
+        if below and updated <= theta:   # no entry left the active set: theta is exact
+            break
+        theta, below = updated, True
+    else:
+        raise ArithmeticError("the l1-ball threshold did not settle")
+    # The answer from the active set's own sum, so that it does not depend on the path
+    # (the start): a resumed run projects as the uninterrupted one did.
+    active = magnitudes > theta
+    total, count = _allreduce_sum(vec, [magnitudes[active].sum(), np.count_nonzero(active)])
+    return float(max((total - radius) / count, 0.0))
 
 
 def _allreduce_max(vec, value: float) -> float:
@@ -102,18 +123,35 @@ class L1Norm:
 
         return self.weight * vec.norm(PETSc.NormType.NORM_1)
 
+    def dual_value(self, residual_sq: float, g_dot_r: float, dual_inf: float) -> float:
+        """The dual of min_y 1/2 ||F y - g||^2 + weight ||y||_1, max g^T s - 1/2 ||s||^2 s.t.
+        ||F^T s||_inf <= weight, at s = r scaled into that set, from ||r||^2, g^T r and
+        ||F^T r||_inf of any r: a lower bound of the minimum (weak duality)."""
+        scale = 1.0 if dual_inf <= self.weight else self.weight / dual_inf
+        return scale * g_dot_r - 0.5 * scale ** 2 * residual_sq
+
 
 class L1Ball:
     """R(y) = the indicator of ||y||_1 <= radius; every prox is the projection."""
 
     def __init__(self, radius: float):
         self.radius = check_number("radius", radius)
+        self._threshold = None
 
     def prox(self, vec, step: float) -> None:
-        project_l1_ball(vec, self.radius)
+        # SR3 projects a sequence of nearby points: the last threshold starts the next search
+        # (the threshold found does not depend on the start: resumed runs repeat exactly).
+        self._threshold = l1_ball_threshold(vec, self.radius, self._threshold)
+        soft_threshold(vec, self._threshold)
 
     def value(self, vec) -> float:
         from petsc4py import PETSc
 
         excess = vec.norm(PETSc.NormType.NORM_1) - self.radius
         return 0.0 if excess <= 1e-12 * max(self.radius, 1.0) else float("inf")
+
+    def dual_value(self, residual_sq: float, g_dot_r: float, dual_inf: float) -> float:
+        """The dual of min 1/2 ||F y - g||^2 s.t. ||y||_1 <= radius, g^T r - 1/2 ||r||^2 -
+        radius ||F^T r||_inf, from ||r||^2, g^T r and ||F^T r||_inf of any r: a lower bound
+        of the minimum (weak duality)."""
+        return g_dot_r - 0.5 * residual_sq - self.radius * dual_inf

@@ -16,7 +16,9 @@ y_l = prox(L x_l), formed after every LSQR step of one continuing LSQR, changes 
 
 R is an ``prox.L1Norm`` (penalised form, prox: the soft threshold at weight / kappa) or an
 ``prox.L1Ball`` (constrained form, prox: the projection, whatever kappa).  Counts of LSQR
-steps per outer step and in total go to the history; resuming at an outer step is exact.
+steps per outer step and in total go to the history with the duality gap of the relaxed
+problem in y (the primal-dual diagnostic, 0 at the solution); resuming at an outer step is
+exact.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from ...core.errors import check_number
 from ...core.state import SolverState
 from ..framework.stopping import RelativeChange
 from .extrapolation import extrapolate
-from .stacked_lsqr import StackedSplitting
+from .splitting import StackedSplitting
 
 
 class SR3(StackedSplitting):
@@ -42,9 +44,10 @@ class SR3(StackedSplitting):
                          max_iterations=max_iterations,
                          max_inner_iterations=max_inner_iterations)
         self.inexact, self.accelerate = bool(inexact), bool(accelerate)
-        # Eq. 6.30's two y's, reused every outer step (parallel Vecs made per step would
-        # only be freed at PETSc's garbage cleanup).
-        self._previous, self._candidate = (regularization.create_vecs()[1] for _ in range(2))
+        # Eq. 6.30's two y's, the new y and L x - y, reused every outer step (parallel Vecs
+        # made per step would only be freed at PETSc's garbage cleanup).
+        self._previous, self._candidate, self._new_y, self._lx, self._work = (
+            regularization.create_vecs()[1] for _ in range(5))
 
     def initial_state(self) -> SolverState:
         x = self.operator.create_vecs()[0]
@@ -62,12 +65,37 @@ class SR3(StackedSplitting):
                                      inspect=self._stagnation_test(v))
         else:
             steps = self.inner.solve(x, v, tolerance=self.inner_tolerance)
-        new_y = self._prox_of_lx(x, y.duplicate())
+        misfit = self.data_residual(x)
+        new_y, lx = self._new_y, self._lx
+        self.regularization.mult(x, lx)
+        lx.copy(new_y)
+        self.regularizer.prox(new_y, 1.0 / self.kappa)
+        scalars["duality_gap"] = self._duality_gap(misfit, lx, new_y, v)
         theta, change = extrapolate(v, new_y, y, scalars["theta"], self.accelerate)
-        new_y.destroy()
         scalars.update(theta=theta, change=change)
         self.count_inner(state, steps)
-        return self.data_residual(x)
+        return misfit
+
+    def _duality_gap(self, misfit: float, lx, y, v) -> float:
+        """An upper bound of the suboptimality of y in the relaxed problem in y,
+        min 1/2 ||F_kappa y - g_kappa||^2 + R(y), when x = x(v) (LSQR converged: exact SR3;
+        approximately so for inexact SR3): the primal 1/2 (||A x - b||^2 + kappa
+        ||L x - y||^2) + R(y) >= its value at y, less the dual at r = g - F v, for which
+        ||r||^2 = ||A x - b||^2 + kappa ||L x - v||^2, F^T r = kappa (L x - v) and
+        g^T r = ||r||^2 + kappa v^T (L x - v) (``pareto``'s identities).  Evaluated at y
+        itself the gap would vanish by the prox's optimality, whatever x."""
+        from petsc4py import PETSc
+
+        work = self._work
+        lx.copy(work)
+        work.axpy(-1.0, y)
+        primal = 0.5 * (misfit ** 2 + self.kappa * work.norm() ** 2) + self.regularizer.value(y)
+        lx.copy(work)
+        work.axpy(-1.0, v)
+        residual_sq = misfit ** 2 + self.kappa * work.norm() ** 2
+        g_dot_r = residual_sq + self.kappa * v.dot(work)
+        dual_inf = self.kappa * work.norm(PETSc.NormType.NORM_INFINITY)
+        return primal - self.regularizer.dual_value(residual_sq, g_dot_r, dual_inf)
 
     def _prox_of_lx(self, x, out):
         self.regularization.mult(x, out)
@@ -94,7 +122,8 @@ class SR3(StackedSplitting):
         from petsc4py import PETSc
 
         return {**super().history_columns(state),
-                "y_l1_norm": state.vectors["y"].norm(PETSc.NormType.NORM_1)}
+                "y_l1_norm": state.vectors["y"].norm(PETSc.NormType.NORM_1),
+                "duality_gap": state.scalars.get("duality_gap", math.nan)}
 
     def result_attributes(self, state: SolverState) -> dict:
         return {"kappa": self.kappa, "inexact": self.inexact,
