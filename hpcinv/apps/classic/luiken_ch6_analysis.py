@@ -3,7 +3,8 @@
 
 * spectrum (Figs. 6.7-6.8): the singular values of F_kappa from the GSVD of (A, L)
   (Corollary 1, corrected: ``solvers.relaxed.spectrum``) against those of A L_A^+, and the
-  condition number of H_kappa = A^T A + kappa L^T L from a dense eigensolve, per kappa;
+  condition number of H_kappa = A^T A + kappa L^T L from a dense eigensolve, per kappa
+  (dense on rank 0: ``generalized_pairs``);
 * Pareto curves (Fig. 6.9, and Figs. 6.1-6.3's problems): phi_inf(tau) of the original
   problem (FISTA with van den Berg-Friedlander's bounds for L = I, ADMM otherwise: its
   bounds need the standard form, which is never formed) and SR3's phi_kappa(tau) with its
@@ -24,30 +25,50 @@ def _quantiles(values: np.ndarray) -> list:
     return [float(values[i]) for i in positions]
 
 
+def generalized_pairs(A: np.ndarray, L: np.ndarray) -> tuple:
+    """The finite GSVD pairs (sigma_i, gamma_i), sigma^2 + gamma^2 = 1, of dense (A, L) with
+    N(A) and N(L) meeting only in 0: [A; L] = Q R, and the singular values of Q's A block
+    are the sigma_i (the CS decomposition).  LAPACK's dggsvd3, which SLEPc's ``lapack``
+    GSVD calls, iterates Jacobi rotations (dtgsja) and ran over 20 minutes on the 64 x 64
+    tomography (9702 x 4096); this takes seconds.  Pairs not returned have sigma = 0 (to
+    rounding) or gamma = 0 (N(L))."""
+    q = np.linalg.qr(np.vstack([A, L]), mode="reduced")[0]
+    sigma = np.linalg.svd(q[:A.shape[0]], compute_uv=False)
+    gamma = np.sqrt(np.clip(1.0 - sigma ** 2, 0.0, None))
+    # sigma (<= 1) under 1e-14 is rounding of a zero: A numerically rank-deficient (the
+    # thesis truncates too, Fig. 6.8); those pairs count with the zeros.  gamma from
+    # sqrt(1 - sigma^2) carries sqrt(eps) ~ 1.5e-8 of rounding: N(L)'s pairs lie below 1e-7.
+    finite = (gamma > 1e-7) & (sigma > 1e-14)
+    return sigma[finite], gamma[finite]
+
+
 def spectrum_rows(comm, name: str, size: int, kappas) -> list:
-    """One row for A L_A^+ and one per kappa for F_kappa and H_kappa (collective; dense
-    eigensolves: small grids only, the thesis' 64 x 64 for tomography)."""
-    from ...linalg.decompositions.gsvd import gsvd
+    """One row for A L_A^+ and one per kappa for F_kappa and H_kappa (collective; dense, on
+    rank 0: small grids only, the thesis' 64 x 64 for tomography)."""
+    from ...core.mpi import on_root_quietly
     from ...linalg.dense import dense_matrix
     from ...solvers.relaxed.kinds import regularization_operator
+
+    problem = build_problem(comm, name, size)
+    A, L = (dense_matrix(operator) for operator in (problem.operator,
+                                                    regularization_operator(problem)))
+    label = f"{name} {size}" if name == "gravity" else f"{name} {size}x{size}"
+    return on_root_quietly(comm.tompi4py(), _spectrum_rows, A, L, label, kappas)
+
+
+def _spectrum_rows(A: np.ndarray, L: np.ndarray, label: str, kappas) -> list:
     from ...solvers.relaxed.spectrum import (relaxed_singular_values,
                                              standard_form_singular_values)
 
-    problem = build_problem(comm, name, size)
-    A, L = problem.operator, regularization_operator(problem)
-    n = A.shape[1]
-    constants = A.create_vecs()[0]     # N(L) of D and of the 2-D gradient
-    constants.set(n ** -0.5)
-    pairs = gsvd(A, L, svd_type="lapack", null_basis=[constants])
-    standard = standard_form_singular_values(pairs.sigma, pairs.gamma)
-    label = f"{name} {size}" if name == "gravity" else f"{name} {size}x{size}"
+    sigma, gamma = generalized_pairs(A, L)
+    standard = standard_form_singular_values(sigma, gamma)
     rows = [{"problem": label, "operator": "A L_A^+", "kappa": None,
              "values": int(standard.size), "quantiles": _quantiles(standard),
              "condition": float(standard[0] / standard[-1])}]
-    gram_a, gram_l = (matrix.T @ matrix for matrix in (dense_matrix(A), dense_matrix(L)))
+    gram_a, gram_l = A.T @ A, L.T @ L
+    n = A.shape[1]   # rank(L) = n - 1: N(L) holds the constants
     for kappa in kappas:
-        psi = relaxed_singular_values(pairs.sigma, pairs.gamma, kappa, rows=L.shape[0],
-                                      rank=n - 1)
+        psi = relaxed_singular_values(sigma, gamma, kappa, rows=L.shape[0], rank=n - 1)
         positive = psi[psi > 0]
         eigenvalues = np.linalg.eigvalsh(gram_a + kappa * gram_l)
         rows.append({"problem": label, "operator": "F_kappa", "kappa": kappa,
