@@ -13,17 +13,21 @@ phantom, 18 angles in [0, 180), no noise, L = [I (x) D; D (x) I] (the ``luiken-c
 reproduction's tomography), the thesis' constrained form ||L x||_1 <= tau at the oracle
 tau = ||L x_true||_1 for sr3-inexact, sr3-exact and admm (rho = kappa).  PyProximal's SR3
 offers only the penalised form min 1/2 ||A x - b||^2 + lambda ||L x||_1, so it runs, with
-hpcinv's inexact SR3 beside it (sr3-inexact-penalized, 1 rank), at the lambda whose fixed
-point is the constrained one: lambda = kappa theta, theta the final projection threshold of
-the 1-rank sr3-inexact run ("weight").  FISTA needs L = I and does not apply.
+hpcinv's inexact SR3 beside it (sr3-inexact-penalized, 1 rank), at lambda = kappa theta,
+theta the final projection threshold of the 1-rank sr3-inexact run ("weight"): a constrained
+fixed point with threshold theta is a penalised one at that lambda.  With noise-free data and
+the oracle tau the exact theta is 0 (x_true fits with ||L x_true||_1 = tau), so this lambda
+is set by where the constrained run stopped: the pair compares the two codes on one
+penalised problem, not the two forms on one problem.  FISTA needs L = I and does not apply.
 
 What is measured:
 
 * seconds: ``method.run()`` only (PyProximal: its ``SR3`` call), the slowest rank's, not the
   problem's build; every SR3 stops by the same rule, ||v - w|| / max(1, ||w||) <= 1e-6
   (apg's, fixed in PyProximal), so the seconds are to the same objective accuracy, which
-  ``objective_gap`` checks: |f - f_ref| / f_ref, f_ref the least objective of the same form
-  at that size (relaxed objectives; ADMM minimises the original one and is not compared).
+  ``objective_gap`` checks: (f - f_ref) / f(0), f_ref the least objective of the same form at
+  that size and f(0) = 1/2 ||b||^2, since the constrained minimum is 0 (relaxed objectives;
+  ADMM minimises the original one and is not compared).
 * total_iterations: LSQR steps summed over the outer iterations (PyProximal's counted by
   ``hpcinv.apps.classic.pyproximal_peer``); outer_iterations beside them.
 * peak_memory_mb_per_rank: getrusage maxrss of each rank, keyed "n/method/ranks"; each run
@@ -146,12 +150,13 @@ def case(n: int, args, methods: list, ranks_list: list) -> tuple[list, dict, dic
                          "form": row["form"], "seconds": round(row["seconds"], 3),
                          "total_iterations": row["total"], "outer_iterations": row["outer"],
                          "objective": row["objective"],
+                         "relative_objective": row["relative_objective"],
                          "relative_error": row["relative_error"], "reason": row["reason"]})
     for form in ("constrained", "penalized"):
         relaxed = [run for run in runs if run["form"] == form and run["method"] != "admm"]
-        best = min((run["objective"] for run in relaxed), default=None)
-        for run in relaxed:
-            run["objective_gap"] = abs(run["objective"] - best) / best if best else None
+        best = min((run["relative_objective"] for run in relaxed), default=None)
+        for run in relaxed:   # relative to f(0): the constrained minimum is 0
+            run["objective_gap"] = run["relative_objective"] - best
 
     def pick(method, ranks, key):
         return next((run[key] for run in runs if run["method"] == method
@@ -172,7 +177,10 @@ def case(n: int, args, methods: list, ranks_list: list) -> tuple[list, dict, dic
 
 
 def _list(text: str, kind, allowed=None, flag: str = "") -> list:
-    values = [kind(item) for item in text.split(",") if item.strip()]
+    try:
+        values = [kind(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        sys.exit(f"benchmark: {flag} must list {kind.__name__} values, got {text!r}")
     if not values or (allowed is not None and any(value not in allowed for value in values)):
         sys.exit(f"benchmark: {flag} must list values from {allowed}, got {text!r}")
     return values

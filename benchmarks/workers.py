@@ -32,4 +32,8 @@ def run_worker(script: str, arguments: list, ranks: int, label: str) -> dict:
                             cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"benchmark: {label} on {ranks} rank(s) failed:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    lines = result.stdout.strip().splitlines()
+    if not lines:
+        sys.exit(f"benchmark: {label} on {ranks} rank(s) printed nothing:\n"
+                 f"{result.stderr[-4000:]}")
+    return json.loads(lines[-1])

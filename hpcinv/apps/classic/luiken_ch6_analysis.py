@@ -102,7 +102,7 @@ def pareto_rows(comm, name: str, size: int, fractions, kappas, *, max_outer: int
 
     setting = Setting(name, build_pareto_problem(comm, name, size))
     problem, L = setting.problem, setting.L
-    identity = getattr(L, "name", "identity") == "identity"
+    identity = getattr(L, "name", None) == "identity"
     rows = []
     for fraction in fractions:
         ball = L1Ball(fraction * setting.ball.radius)

@@ -9,10 +9,12 @@ one row {"problem", "method", "kappa", "outer", "inner", "total", "relative_erro
 y = prox(L x); ADMM's original 1/2 ||A x - b||^2.  With noise-free data and the oracle tau both
 minima are 0, so objectives are compared relative to the value at x = 0, 1/2 ||b||^2.
 
-PyProximal's SR3 has only the penalised form.  The constrained SR3 fixed point is also the
+PyProximal's SR3 has only the penalised form.  A constrained SR3 fixed point is also a
 penalised one at lambda = kappa theta, theta the threshold of the final l1-ball projection
 (the projection is a soft threshold at theta), so the peer runs at that lambda beside hpcinv's
-penalised inexact SR3 on the same data.
+penalised inexact SR3 on the same data.  Here, noise-free at the oracle tau, the exact theta
+is 0 (x_true fits with ||L x_true||_1 = tau): the computed theta, and so lambda, is set by
+where the constrained run stopped, and the twin is a nearby problem, not the same one.
 """
 from __future__ import annotations
 

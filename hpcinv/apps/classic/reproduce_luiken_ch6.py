@@ -120,7 +120,7 @@ def iteration_rows(comm, args, choices, say) -> list:
         median = choices["median"]
         threshold = next(row["threshold"] for row in rows if row["problem"] == name
                          and row["method"] == "sr3-inexact" and row["kappa"] == median)
-        weight = median * threshold   # the penalised twin of the constrained fixed point
+        weight = median * threshold   # the penalised twin (a nearby problem: see the study)
         rows.append(sr3_row(setting, median, inexact=True, weight=weight, **limits))
         say(_progress(rows[-1]))
         if not args.no_peer:

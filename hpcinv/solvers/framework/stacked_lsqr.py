@@ -27,13 +27,14 @@ class StackedLSQR:
         self.last_reason = 0
         self._mat = self.stacked.as_petsc_mat()
 
-    def solve(self, x, bottom=None, *, tolerance: float, inspect=None) -> int:
+    def solve(self, x, bottom=None, *, tolerance: float, inspect=None,
+              strict: bool = True) -> int:
         """Update ``x`` in place from its current value; ``bottom`` is c (L's rows; None:
         0).  With ``inspect``, a callable ``inspect(x_l) -> bool`` called after each LSQR
         step l >= 1 with the current iterate, the solve stops when it returns True;
         otherwise LSQR stops at relative residual or normal-equation residual
         ``tolerance``.  Returns the LSQR steps taken; ``last_reason`` keeps KSP's reason
-        (a breakdown raises; running out of steps does not)."""
+        (with ``strict`` a breakdown raises; running out of steps never does)."""
         from petsc4py import PETSc
 
         with self.stacked.blocks(self.rhs) as (_, lower):
@@ -59,7 +60,7 @@ class StackedLSQR:
                 ksp.setConvergenceTest(_inspecting_test(inspect, x, self.max_iterations))
             ksp.solve(self.rhs, x)
             self.last_reason = code = ksp.getConvergedReason()
-            if code < 0 and code != PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT:
+            if strict and code < 0 and code != PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT:
                 raise RuntimeFailure(f"LSQR on the stacked [A; w L] failed: "
                                      f"{ksp_stop_reason(code)}")
             return ksp.getIterationNumber()

@@ -146,9 +146,10 @@ class FistaKind(MethodKind):
     @classmethod
     def build(cls, problem, values: dict) -> ProximalGradient:
         L = regularization_operator(problem)
-        if getattr(L, "name", "identity") != "identity":
+        if getattr(L, "name", None) != "identity":
             raise InputError(("solver.kind", f"fista proxes R(x) itself, so it needs "
-                                             f"L = I; this problem's L is {L.name}: use "
+                                             f"L = I; this problem's L is "
+                                             f"{getattr(L, 'name', 'not the identity')}: use "
                                              f"admm, sr3-inexact or sr3-exact"))
         with job_keys("solver"):
             return ProximalGradient(problem.operator, problem.data,
