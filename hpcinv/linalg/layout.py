@@ -123,3 +123,8 @@ class Layout:
         whole = np.empty((self.size, *local.shape[1:]))
         self._mpi.Allgatherv(local, [whole, self._count_array * width])
         return whole
+
+
+def gathered(vec) -> np.ndarray:
+    """The whole Vec on every rank (collective; small Vecs: figures, tables)."""
+    return Layout.of_vec(vec).gather(vec.getArray(readonly=True))

@@ -37,12 +37,6 @@ def build_problem(comm, name: str, size: int):
     return parallel_beam(comm, n=size, noise_level=0.0, regularization="gradient2d")
 
 
-def gathered(vec) -> np.ndarray:
-    from ...linalg.layout import Layout
-
-    return Layout.of_vec(vec).gather(vec.getArray())
-
-
 class Setting:
     """A problem with its L, its oracle ball and 1/2 ||b||^2 (collective to build)."""
 
@@ -71,6 +65,8 @@ class Setting:
         self.L.mult(x, z)
         y = z.copy()
         regularizer.prox(y, 1.0 / kappa)
+        from ...linalg.layout import gathered
+
         whole_z, whole_y = gathered(z), gathered(y)
         terms = {"data_misfit": residual.norm(),
                  "coupling": float(np.linalg.norm(whole_z - whole_y)),

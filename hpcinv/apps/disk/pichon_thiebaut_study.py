@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ...core.mpi import global_max
+from ...linalg.layout import gathered
 from ...solvers.penalized.capabilities import PenaltyGrid
 from ...solvers.penalized.penalties import FloatingNegentropy
 from ...solvers.penalized.scaled_gradient import ScaledGradient
@@ -113,8 +114,3 @@ def weighted_error(estimate, truth) -> float:
     return float(total[0] / total[1])
 
 
-def gathered(vec) -> np.ndarray:
-    """The whole Vec on every rank (figures of the mean and spread)."""
-    from ...linalg.layout import Layout
-
-    return Layout.of_vec(vec).gather(vec.getArray(readonly=True))

@@ -141,7 +141,7 @@ def _realisations(study, count: int, **values):
         run = study.solve(study.subspace(problem), problem)
         runs.append(run)
         if study.keep_fields:
-            from .pichon_thiebaut_study import gathered
+            from ...linalg.layout import gathered
 
             fields.append(gathered(run["result"].x))
             study.truth_fields[values.get("toomre_q", 1.25)] = gathered(problem.truth)
