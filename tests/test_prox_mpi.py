@@ -69,8 +69,10 @@ def test_a_started_threshold_search_finds_the_cold_one_exactly():
         for start in (0.3 * cold, cold, 1.7 * cold, 2 * np.abs(v).max() + 1):
             assert l1_ball_threshold(_vec(v), radius, start) == cold, (v.size, start)
     ball = L1Ball(1.0)
-    for seed in range(3):   # the ball keeps its last threshold as the next start
-        v = np.random.default_rng(seed).standard_normal(50)
+    for seed, size in enumerate((50, 50, 31, 50)):
+        # the ball keeps its last threshold as the next start, and its work arrays, which
+        # follow a change of length
+        v = np.random.default_rng(seed).standard_normal(size)
         vec = _vec(v)
         ball.prox(vec, 1.0)
         np.testing.assert_allclose(gather(vec), _sorted_projection(v, 1.0), rtol=0,

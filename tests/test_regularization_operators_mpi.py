@@ -45,7 +45,26 @@ def test_operator_equals_the_dense_matrix(name, shape):
     x, y = operator.create_vecs()
     fill_normal(x, 7)
     operator.mult(x, y)
-    np.testing.assert_allclose(gather(y), reference @ gather(x), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(operator.gathered_range(y), reference @ gather(x), rtol=1e-14,
+                               atol=1e-14)
+
+
+@pytest.mark.mpi
+def test_gradient_rows_start_in_the_columns_their_rank_owns():
+    """[I (x) D; D (x) I] is split by pixels, a share of each block per rank, so that L x
+    exchanges only a halo; its natural ranges number those rows in block order."""
+    shape = (7, 10)
+    operator = regularization_operator(COMM, "gradient2d", shape)
+    ranges = operator.natural_row_ranges()
+    horizontal = shape[0] * (shape[1] - 1)
+    assert len(ranges) == 2 and ranges[0][1] <= horizontal <= ranges[1][0]
+    reference = _reference("gradient2d", shape)
+    mine = np.concatenate([np.arange(start, stop) for start, stop in ranges])
+    first_columns = np.argmax(reference[mine] != 0, axis=1)
+    low, high = operator.mat.getOwnershipRangeColumn()
+    assert np.all((low <= first_columns) & (first_columns < high))
+    counts = COMM.tompi4py().allgather(len(mine))
+    assert sum(counts) == reference.shape[0] and len(mine) == operator.local_shape[0]
 
 
 @pytest.mark.mpi

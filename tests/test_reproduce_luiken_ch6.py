@@ -87,11 +87,14 @@ def test_one_and_two_ranks_agree(reports):
         for one, two in zip(reports[1][key], reports[2][key]):
             assert (one["problem"], one.get("method")) == (two["problem"], two.get("method"))
             # LSQR's reductions round differently on 2 ranks, so the stops (at a relative
-            # change of 1e-6, not an error of 1e-6) move: both points lie within 5e-4
-            # ||x_true|| of each other's error.
+            # change of 1e-6, not an error of 1e-6) move along the flat valley of the
+            # severely ill-posed gravity problem: inexact SR3 at kappa 1 stopped at errors
+            # 3.6e-3 and 3.0e-3 of ||x_true||, both at objectives ~2e-11 of f(0).
             if key == "iterations":
                 assert two["relative_error"] == pytest.approx(one["relative_error"], rel=0.05,
-                                                              abs=5e-4)
+                                                              abs=1e-3)
+                assert two["relative_objective"] == pytest.approx(
+                    one["relative_objective"], rel=0.5, abs=1e-10)
             elif one["fraction"] < 1:   # at tau* phi is 0 up to the stopping tolerance
                 assert two["phi_relaxed"] == pytest.approx(one["phi_relaxed"], rel=1e-3)
     for one, two in zip(reports[1]["spectrum"], reports[2]["spectrum"]):

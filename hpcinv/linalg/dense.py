@@ -46,17 +46,30 @@ def dense_operator(comm, shape, rows_fn) -> MatOperator:
     return MatOperator(mat)
 
 
-def aij_matrix(comm, shape, rows):
-    """An assembled AIJ Mat from this rank's rows (scipy CSR with global column indices)."""
+def aij_matrix(comm, shape, rows, *, node_kernels: bool = True):
+    """An assembled AIJ Mat from this rank's rows (scipy CSR with global column indices);
+    the ranks own as many rows as they pass, and the columns split like PETSc Vecs.
+
+    ``node_kernels=False`` turns off PETSc's "inode" kernels, which multiply runs of rows
+    with one column pattern together (the dofs of one mesh node).  Ray and difference
+    matrices have no such nodes, but a rank's diagonal block has runs of rows sharing a few
+    columns, and there the inode kernel made the 2-rank products of the 128^2 tomography
+    ~1.4x and of the 256^2 one ~2.4x slower (benchmarks/sr3.py --products, PETSc 3.18)."""
     from petsc4py import PETSc
 
     rows = rows.tocsr()
     rows.sum_duplicates()
     rows.sort_indices()
-    mat = PETSc.Mat().createAIJ(size=_sizes(comm, shape),
+    columns = Layout.default(comm, shape[1])
+    mat = PETSc.Mat().createAIJ(size=((rows.shape[0], shape[0]),
+                                      (columns.local_size, columns.size)),
                                 csr=(rows.indptr.astype(PETSc.IntType),
                                      rows.indices.astype(PETSc.IntType), rows.data),
                                 comm=comm)
+    if not node_kernels:
+        # Set after the CSR is in place (an MPIAIJ without its blocks crashes on it);
+        # assembling again drops the inode tables.
+        mat.setOption(PETSc.Mat.Option.USE_INODES, False)
     mat.assemble()
     return mat
 

@@ -128,6 +128,17 @@ class Operator:
         order (random probes drawn by these numbers agree on any number of ranks)."""
         return [(self.range_layout.start, self.range_layout.stop)]
 
+    def gathered_range(self, y) -> np.ndarray:
+        """A range vector as one array on every rank, in the rank-independent row order of
+        ``natural_row_ranges`` (collective; small vectors: tests, figures)."""
+        layout = Layout.of_vec(y)
+        numbers = np.concatenate([np.arange(start, stop)
+                                  for start, stop in self.natural_row_ranges()])
+        whole = np.empty(layout.size)
+        # gather moves doubles: the row numbers (below 2^53) come back exact
+        whole[layout.gather(numbers).astype(np.int64)] = layout.gather(y.getArray(readonly=True))
+        return whole
+
     def as_petsc_mat(self):
         """A PETSc Mat applying this operator (a shell Mat unless one is assembled)."""
         if self._shell is None:

@@ -105,4 +105,5 @@ def ray_operator(comm, segments, grid_shape, lower, upper) -> MatOperator:
     segments, shape, lower, upper = _checked(segments, grid_shape, lower, upper)
     layout = Layout.default(comm, len(segments))
     rows = ray_matrix_rows(segments, shape, lower, upper, layout.start, layout.stop)
-    return MatOperator(aij_matrix(comm, (len(segments), shape[0] * shape[1]), rows))
+    return MatOperator(aij_matrix(comm, (len(segments), shape[0] * shape[1]), rows,
+                                  node_kernels=False))

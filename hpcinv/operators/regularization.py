@@ -34,12 +34,19 @@ class RegularizationOperator(MatOperator):
     ``full_row_rank``: whether L has independent rows (then L L^T is invertible).
     """
 
-    def __init__(self, mat, name: str, grid_shape: tuple, full_row_rank: bool, null_space_fn):
+    def __init__(self, mat, name: str, grid_shape: tuple, full_row_rank: bool, null_space_fn,
+                 natural_rows: list | None = None):
         super().__init__(mat)
         self.name = name
         self.grid_shape = grid_shape
         self.full_row_rank = full_row_rank
         self._null_space_fn = null_space_fn
+        self._natural_rows = natural_rows
+
+    def natural_row_ranges(self) -> list:
+        """This rank's rows as ranges of the stacked blocks' own order ([L_1; L_2; ...]),
+        which differs from the Vec's order when the blocks are split by pixels."""
+        return self._natural_rows or super().natural_row_ranges()
 
     def null_space_basis(self) -> list:
         """Orthonormal Vecs (domain layout) spanning N(L); empty when L is injective."""
@@ -113,6 +120,68 @@ def _rows_of(blocks: list, size: int, start: int, stop: int) -> sp.csr_matrix:
     return sp.vstack(pieces, format="csr") if pieces else sp.csr_matrix((0, size))
 
 
+def _first_columns(terms: list, shape: tuple):
+    """row -> the first column of the block's first Kronecker term in that row, for a block
+    whose 1-D factors have non-decreasing first columns (differences, identities): then it
+    is non-decreasing along the block's rows."""
+    factors = terms[0]
+    firsts = []
+    for factor in factors:
+        factor = factor.tocsr()
+        if np.any(np.diff(factor.indptr) == 0):   # an empty row has no first column
+            return None
+        factor.sort_indices()
+        first = factor.indices[factor.indptr[:-1]]
+        if np.any(np.diff(first) < 0):
+            return None
+        firsts.append(first)
+    row_counts = [factor.shape[0] for factor in factors]
+    strides = [int(np.prod(shape[axis + 1:])) for axis in range(len(shape))]
+
+    def first_column(row: int) -> int:
+        column = 0
+        for first, count, stride in zip(reversed(firsts), reversed(row_counts),
+                                        reversed(strides)):
+            row, index = divmod(row, count)
+            column += int(first[index]) * stride
+        return column
+
+    return first_column
+
+
+def _rows_before(first_column, rows: int, column: int) -> int:
+    """How many of the block's rows start before ``column`` (bisection on the monotone
+    first column)."""
+    low, high = 0, rows
+    while low < high:
+        middle = (low + high) // 2
+        if first_column(middle) < column:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _pixel_aligned_rows(blocks: list, shape: tuple, columns: Layout):
+    """For L made of several stacked blocks (the gradient's [I (x) D; D (x) I]): each rank's
+    rows of every block, those starting in its own columns: this rank's ranges, numbered in
+    block order.  None when a block's rows cannot be ordered so.
+
+    With PETSc's contiguous split of the stacked rows one rank would own the first block
+    and need all of x for each L x; split this way L x exchanges only a halo."""
+    mine, offset = [], 0
+    for terms in blocks:
+        first_column = _first_columns(terms, shape)
+        if first_column is None:
+            return None
+        rows = _block_rows(terms)
+        stop = (rows if columns.stop == columns.size
+                else _rows_before(first_column, rows, columns.stop))
+        mine.append((offset + _rows_before(first_column, rows, columns.start), offset + stop))
+        offset += rows
+    return mine
+
+
 def _null_space(name: str, size: int):
     """(start, stop) -> entries [start, stop) of an orthonormal basis of N(L), as columns."""
     def none(start, stop):
@@ -131,8 +200,10 @@ def _null_space(name: str, size: int):
 
 
 def regularization_operator(comm, name: str, grid_shape) -> RegularizationOperator:
-    """The operator ``name`` (one of NAMES) on the C-ordered grid ``grid_shape``, rows and
-    columns split across ranks like PETSc Vecs."""
+    """The operator ``name`` (one of NAMES) on the C-ordered grid ``grid_shape``, columns
+    split across ranks like PETSc Vecs.  A single block's rows split like PETSc Vecs too;
+    the gradient's two blocks split by the columns each row starts in, so a rank's rows are
+    its share of each block (``natural_row_ranges`` numbers them in block order)."""
     message = grid_problem(name, grid_shape)
     if message:
         raise ValueError(f"regularization_operator: {message}")
@@ -140,7 +211,13 @@ def regularization_operator(comm, name: str, grid_shape) -> RegularizationOperat
     size = int(np.prod(shape))
     blocks = _stacked_sums(name, shape)
     rows = sum(_block_rows(terms) for terms in blocks)
-    layout = Layout.default(comm, rows)
-    mat = aij_matrix(comm, (rows, size), _rows_of(blocks, size, layout.start, layout.stop))
+    natural = (_pixel_aligned_rows(blocks, shape, Layout.default(comm, size))
+               if len(blocks) > 1 else None)
+    if natural is None:
+        layout = Layout.default(comm, rows)
+        natural = [(layout.start, layout.stop)]
+    local = sp.vstack([_rows_of(blocks, size, start, stop) for start, stop in natural],
+                      format="csr")
+    mat = aij_matrix(comm, (rows, size), local, node_kernels=False)
     return RegularizationOperator(mat, name, shape, full_row_rank=name != "gradient2d",
-                                  null_space_fn=_null_space(name, size))
+                                  null_space_fn=_null_space(name, size), natural_rows=natural)

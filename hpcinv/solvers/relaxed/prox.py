@@ -23,71 +23,84 @@ from ...core.errors import check_number
 _MAX_ROUNDS = 10_000
 
 
-def _allreduce_sum(vec, values: np.ndarray) -> np.ndarray:
+def _allreduce_sum(mpi, values: list) -> np.ndarray:
     from mpi4py import MPI
 
     total = np.array(values, dtype=float)
-    vec.getComm().tompi4py().Allreduce(MPI.IN_PLACE, total, op=MPI.SUM)
+    mpi.Allreduce(MPI.IN_PLACE, total, op=MPI.SUM)
     return total
 
 
-def soft_threshold(vec, threshold: float) -> None:
+class Scratch:
+    """Work arrays kept between calls on vectors of one length.  A fresh numpy temporary
+    the size of SR3's y (32 512 doubles on the 128^2 tomography) is mapped anew and
+    page-faulted in on every call; that was half the time of the l1-ball threshold there."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def array(self, name: str, size: int, dtype=float) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None or array.size != size:
+            array = self._arrays[name] = np.empty(size, dtype=dtype)
+        return array
+
+
+def soft_threshold(vec, threshold: float, scratch: Scratch | None = None) -> None:
     """x_i <- sign(x_i) max(|x_i| - threshold, 0): the prox of threshold ||x||_1."""
     threshold = check_number("threshold", threshold)
     x = vec.getArray()
-    # x - clip(x, -t, t) is that, in three passes and one temporary (SR3 calls this after every
+    # x - clip(x, -t, t) is that, in three passes (SR3 calls this after every
     # LSQR step, where sign * max(|x| - t, 0) cost a sixth of a tomography run).
-    clipped = np.minimum(x, threshold)
+    clipped = (scratch or Scratch()).array("clipped", x.size)
+    np.minimum(x, threshold, out=clipped)
     np.maximum(clipped, -threshold, out=clipped)
     x -= clipped
 
 
-def l1_ball_threshold(vec, radius: float, start: float | None = None) -> float:
+def l1_ball_threshold(vec, radius: float, start: float | None = None,
+                      scratch: Scratch | None = None) -> float:
     """The theta >= 0 with sum_i max(|x_i| - theta, 0) = radius (0 when ||x||_1 <= radius:
     the point is inside the ball).  ``start``, a guess (the last threshold of a sequence
     of nearby points), saves rounds.  Collective."""
     radius = check_number("radius", radius)
-    magnitudes = np.abs(vec.getArray(readonly=True))
-    total, count = _allreduce_sum(vec, [magnitudes.sum(), magnitudes.size])
+    scratch = scratch or Scratch()
+    values = vec.getArray(readonly=True)
+    magnitudes = np.abs(values, out=scratch.array("magnitudes", values.size))
+    mpi = vec.getComm().tompi4py()
+    total, count = _allreduce_sum(mpi, [magnitudes.sum(), magnitudes.size])
     if not np.isfinite(total):
         raise ArithmeticError("the vector to project holds NaN or infinite values")
     if total <= radius:
         return 0.0
     if radius == 0.0:
-        return float(_allreduce_max(vec, magnitudes.max(initial=0.0)))
+        from mpi4py import MPI
+
+        return float(mpi.allreduce(float(magnitudes.max(initial=0.0)), op=MPI.MAX))
     # Michelot's rounds are Newton steps on the convex, decreasing, piecewise-linear
     # f(theta) = sum max(|x_i| - theta, 0) - radius: from below the answer they rise to it
     # and the active set only shrinks; from a guess above it, one step lands below it (the
     # tangent of a convex f lies under f).  theta_0 = (||x||_1 - radius) / n lies below.
+    # A round's update is (sum of the active |x_i| - radius) / #active.
     cold = (total - radius) / count
     theta, below = (start, False) if start is not None and start > 0 else (cold, True)
-    excess = np.empty_like(magnitudes)
+    active = scratch.array("active", magnitudes.size, bool)
+    kept = scratch.array("kept", magnitudes.size)
     for _ in range(_MAX_ROUNDS):
-        # f(theta) + radius = sum max(|x_i| - theta, 0): cheaper than a masked sum
-        np.subtract(magnitudes, theta, out=excess)
-        np.maximum(excess, 0.0, out=excess)
-        above, count = _allreduce_sum(vec, [excess.sum(),
-                                            np.count_nonzero(magnitudes > theta)])
+        np.greater(magnitudes, theta, out=active)
+        np.multiply(magnitudes, active, out=kept)   # no compress: it copies, slowly
+        total, count = _allreduce_sum(mpi, [kept.sum(), np.count_nonzero(active)])
         if count == 0:   # a guess above every entry
             theta, below = cold, True
             continue
-        updated = theta + (above - radius) / count
-        if below and updated <= theta:   # no entry left the active set: theta is exact
-            break
+        updated = (total - radius) / count
+        if below and updated <= theta:
+            # No entry left the active set: its own sum gives the answer, which therefore
+            # does not depend on the path (the start): a resumed run projects as the
+            # uninterrupted one did.
+            return float(max(updated, 0.0))
         theta, below = updated, True
-    else:
-        raise ArithmeticError("the l1-ball threshold did not settle")
-    # The answer from the active set's own sum, so that it does not depend on the path
-    # (the start): a resumed run projects as the uninterrupted one did.
-    active = magnitudes > theta
-    total, count = _allreduce_sum(vec, [magnitudes[active].sum(), np.count_nonzero(active)])
-    return float(max((total - radius) / count, 0.0))
-
-
-def _allreduce_max(vec, value: float) -> float:
-    from mpi4py import MPI
-
-    return vec.getComm().tompi4py().allreduce(float(value), op=MPI.MAX)
+    raise ArithmeticError("the l1-ball threshold did not settle")
 
 
 def project_l1_ball(vec, radius: float) -> None:
@@ -114,9 +127,10 @@ class L1Norm:
 
     def __init__(self, weight: float):
         self.weight = check_number("weight", weight)
+        self._scratch = Scratch()
 
     def prox(self, vec, step: float) -> None:
-        soft_threshold(vec, step * self.weight)
+        soft_threshold(vec, step * self.weight, self._scratch)
 
     def value(self, vec) -> float:
         from petsc4py import PETSc
@@ -137,12 +151,13 @@ class L1Ball:
     def __init__(self, radius: float):
         self.radius = check_number("radius", radius)
         self._threshold = None
+        self._scratch = Scratch()
 
     def prox(self, vec, step: float) -> None:
         # SR3 projects a sequence of nearby points: the last threshold starts the next search
         # (the threshold found does not depend on the start: resumed runs repeat exactly).
-        self._threshold = l1_ball_threshold(vec, self.radius, self._threshold)
-        soft_threshold(vec, self._threshold)
+        self._threshold = l1_ball_threshold(vec, self.radius, self._threshold, self._scratch)
+        soft_threshold(vec, self._threshold, self._scratch)
 
     def value(self, vec) -> float:
         from petsc4py import PETSc

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ...core.errors import check_number
 from ...core.state import SolverState
 from ..framework.stopping import RelativeChange
@@ -105,16 +107,24 @@ class SR3(StackedSplitting):
     def _stagnation_test(self, start):
         """Eq. 6.30 after each LSQR step: ||y_l - y_(l-1)|| <= eps max(||y_(l-1)||, ||y_l||)
         (the larger norm, so that a zero start cannot divide by zero), y_0 = ``start``."""
+        from mpi4py import MPI
+
         previous, candidate = self._previous, self._candidate
         start.copy(previous)
+        mpi = previous.getComm().tompi4py()
+        squares = np.empty(3)
 
         def inspect(x_l) -> bool:
             self._prox_of_lx(x_l, candidate)
-            scale = max(previous.norm(), candidate.norm())
-            previous.axpy(-1.0, candidate)
-            done = previous.norm() <= self.inner_tolerance * scale
+            # The three norms in one reduction: this test runs after every LSQR step, where
+            # each reduction is a synchronisation of all ranks.
+            new, old = candidate.getArray(readonly=True), previous.getArray()
+            squares[0], squares[1] = old @ old, new @ new
+            old -= new
+            squares[2] = old @ old
+            mpi.Allreduce(MPI.IN_PLACE, squares, op=MPI.SUM)
             candidate.copy(previous)
-            return done
+            return squares[2] <= self.inner_tolerance ** 2 * max(squares[0], squares[1])
 
         return inspect
 
