@@ -60,4 +60,4 @@ test-mpi: setup
 	  [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 clean:
-	rm -rf $(VENV) *.egg-info hpcinv-demo.h5
+	rm -rf $(VENV) *.egg-info results/galaxy-demo.h5 results/galaxy-demo-*.png results/galaxy-demo-maps.fits

@@ -192,6 +192,13 @@ def _bad_cubes(tmp):
     no_wave["CUNIT3"] = "Hz"
     (tmp / "text.fits").write_text("not FITS")
     short = _header(4950.0, 1.0, unit="Angstrom")
+    no_unit = header.copy()
+    del no_unit["CUNIT3"]
+    # The wavelengths along NAXIS1: a cube written from a (x, y, wavelength) numpy array.
+    transposed = fits.Header({"CTYPE1": "AWAV", "CUNIT1": "Angstrom", "CRVAL1": 4800.0,
+                              "CRPIX1": 1.0, "CDELT1": 1.0, "CTYPE2": "DEC--TAN",
+                              "CTYPE3": "RA---TAN"})
+    bare = fits.Header()
     return {
         "not FITS": (str(tmp / "text.fits"), None, "problem.cube", ["text.fits", "cannot read"]),
         "2-D image": (_write_primary(tmp / "image.fits", np.ones((4, 5))), None,
@@ -212,6 +219,17 @@ def _bad_cubes(tmp):
         "separate zero variance": (muse("ok.fits"),
                                    _write_primary(tmp / "zv.fits", zero_variance),
                                    "problem.variance", ["zv.fits[PRIMARY]", "non-positive"]),
+        "no CUNIT3": (muse("nounit.fits", flux_header=no_unit), None, "problem.cube",
+                      ["nounit.fits[DATA]", "CUNIT3 is missing", "metres", "CRVAL3 = 4800.0",
+                       "CUNIT3 = 'Angstrom'"]),
+        "wavelengths along axis 1": (
+            _write_primary(tmp / "xyl.fits", np.ones((5, 4, 700)), transposed), None,
+            "problem.cube", ["xyl.fits[PRIMARY]", "CTYPE1 = 'AWAV', NAXIS1 = 700",
+                             "CTYPE3 = 'RA---TAN', NAXIS3 = 5", "along axis 1",
+                             "NAXIS3 = wavelength"]),
+        "no WCS": (_write_primary(tmp / "bare.fits", good, bare), None, "problem.cube",
+                   ["bare.fits[PRIMARY]", "CTYPE3 = '', NAXIS3 = 700",
+                    "no axis is a wavelength axis", "CUNIT3"]),
         "too short": (muse("short.fits", flux_header=short), None, "problem.cube",
                       ["short.fits[DATA]", "4949.50-5649.50 A do not cover", "4900.00"]),
         "sky": (_write_primary(tmp / "sky.fits", np.ones((700, 6, 7)), header),

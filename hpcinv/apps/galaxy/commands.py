@@ -1,5 +1,6 @@
-"""The galaxy app's commands: ``hpcinv mock`` (a job's mock galaxy as a FITS datacube) and
-``hpcinv templates`` (the MILES SSP library)."""
+"""The galaxy app's commands: ``hpcinv mock`` (a job's mock galaxy as a FITS datacube),
+``hpcinv mesh from-cube`` (a mesh on a datacube's own pixels) and ``hpcinv templates`` (the
+MILES SSP library)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,46 @@ def add_commands(commands) -> dict:
                                "datacube (DATA, STAT, NOISEFREE; 1 rank or under mpirun)")
     mock.add_argument("job", help="job spec (TOML) of a galaxy mock")
     mock.add_argument("--out", required=True, help="FITS file to write")
-    return {"templates": _templates, "mock": _mock}
+
+    mesh = commands.add_parser("mesh", help="write a galaxy mesh for a datacube: its spaxels "
+                               "as sky nodes, its own wavelength pixels (no rebinning)")
+    mesh.add_argument("action", choices=("from-cube",), help="from-cube: read CUBE's header")
+    mesh.add_argument("cube", help="FITS datacube (NAXIS3 = wavelength, CUNIT3 set)")
+    mesh.add_argument("--out", required=True, help="mesh file (TOML) to write")
+    mesh.add_argument("--velocity-nodes", type=int, default=21,
+                      help="LOSVD basis nodes (default 21)")
+    mesh.add_argument("--velocity-range", default="-1000,1000", metavar="LOW,HIGH",
+                      help="LOSVD range in km/s (default -1000,1000; write it as "
+                           "--velocity-range=-500,500)")
+    mesh.add_argument("--library", default="miles",
+                      help="miles, synthetic, or a directory of FITS templates (default miles)")
+    mesh.add_argument("--metallicity-stride", type=int, default=1,
+                      help="every n-th [M/H] of the library (default 1)")
+    mesh.add_argument("--age-stride", type=int, default=1,
+                      help="every n-th age of the library (default 1)")
+    return {"templates": _templates, "mock": _mock, "mesh": _mesh}
+
+
+def _mesh(args) -> int:
+    from ...core.errors import InputError
+    from .mesh import base_mesh
+    from .mesh_from_cube import write_mesh_for_cube
+
+    try:
+        low, high = (float(part) for part in args.velocity_range.split(","))
+    except ValueError:
+        raise InputError(("--velocity-range", f"expected LOW,HIGH in km/s, got "
+                                              f"{args.velocity_range!r}")) from None
+    base = base_mesh(velocity_nodes=args.velocity_nodes, velocity_range=(low, high),
+                     library=args.library, metallicity_stride=args.metallicity_stride,
+                     age_stride=args.age_stride)
+    mesh, aligned = write_mesh_for_cube(args.cube, args.out, base)
+    pixels = "its own wavelength pixels" if aligned else \
+        "wavelength pixels uniform in ln(lambda); the cube's are not, and will be rebinned"
+    print(f"hpcinv: wrote {args.out}: {mesh.omega_nodes[0]} x {mesh.omega_nodes[1]} spaxels, "
+          f"{mesh.wavelength_range[0]:.4f}-{mesh.wavelength_range[1]:.4f} A at "
+          f"{mesh.velscale:.6g} km/s, {pixels}")
+    return EXIT_OK
 
 
 def _mock(args) -> int:

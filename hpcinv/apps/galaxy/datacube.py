@@ -171,6 +171,7 @@ def _wavelength_pixels(header, count: int, origin: tuple) -> tuple[np.ndarray, n
     from astropy.wcs import WCS, FITSFixedWarning
 
     key, where = origin
+    _check_spectral_axis(header, origin)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)
@@ -191,6 +192,38 @@ def _wavelength_pixels(header, count: int, origin: tuple) -> tuple[np.ndarray, n
     return centres, edges
 
 
+def _is_wavelength_type(ctype) -> bool:
+    return str(ctype).strip().upper().startswith(_WAVELENGTH_TYPES)
+
+
+def _check_spectral_axis(header, origin: tuple) -> None:
+    """The errors a user can act on, before astropy's: the wavelength axis is not axis 3
+    (naming every axis), or it has no unit (the FITS standard reads a bare WAVE in metres,
+    so 4800 would be 4800 m)."""
+    key, where = origin
+    ctypes = [str(header.get(f"CTYPE{axis}", "")).strip() for axis in (1, 2, 3)]
+    if not _is_wavelength_type(ctypes[2]):
+        axes = ", ".join(f"axis {axis}: CTYPE{axis} = {ctype!r}, NAXIS{axis} = "
+                         f"{header.get(f'NAXIS{axis}')}"
+                         for axis, ctype in enumerate(ctypes, start=1))
+        spectral = [axis for axis, ctype in enumerate(ctypes, start=1)
+                    if _is_wavelength_type(ctype)]
+        if spectral:
+            advice = (f"the wavelengths lie along axis {spectral[0]}: hpcinv reads a cube as "
+                      f"NAXIS1 = x, NAXIS2 = y, NAXIS3 = wavelength (numpy shape (wavelength, "
+                      f"y, x)); move that axis last in FITS order (numpy.moveaxis) and its "
+                      f"header keys with it")
+        else:
+            advice = ("no axis is a wavelength axis: axis 3 needs CTYPE3 = WAVE, AWAV, WAVE-LOG "
+                      "or AWAV-LOG with CRVAL3, CRPIX3, CDELT3 (or CD3_3) and CUNIT3")
+        raise InputError((key, f"{where}: axis 3 is not a wavelength axis ({axes}); {advice}"))
+    if not str(header.get("CUNIT3", "")).strip():
+        raise InputError((key, f"{where}: CUNIT3 is missing: the FITS standard reads a "
+                               f"{ctypes[2]} axis without a unit in metres (CRVAL3 = "
+                               f"{header.get('CRVAL3')} would be metres); set CUNIT3 = "
+                               f"'Angstrom' (or 'nm', 'um') in the header"))
+
+
 def sky_wcs_header(header, origin: tuple) -> str:
     """The WCS of the cube's sky axes (FITS axes 1 and 2: x, y) as header text, "" when the
     header has none.  Spaxel (i, j) is sky basis point (i, j), so a result's maps lie on the
@@ -207,6 +240,29 @@ def sky_wcs_header(header, origin: tuple) -> str:
     except ValueError as error:   # astropy.wcs errors are ValueErrors
         key, where = origin
         raise InputError((key, f"{where}: invalid sky WCS: {first_line(error)}")) from None
+
+
+@dataclass
+class CubeGrid:
+    """A cube's pixels without their values: spaxels (nx, ny) and wavelength pixels."""
+    spaxels: tuple              # (nx, ny) = (NAXIS1, NAXIS2)
+    wavelengths: np.ndarray     # pixel centres, Angstrom
+    edges: np.ndarray           # pixel edges, Angstrom, increasing
+    origin: tuple               # (key, "file[EXTENSION]")
+
+
+def read_cube_grid(cube_path: str, key: str = "problem.cube") -> CubeGrid:
+    """The cube's spaxels and wavelength pixels, from its header alone."""
+    with reading_fits(cube_path, key) as hdus:
+        hdu = _flux_hdu(hdus, cube_path, key)
+        origin = (key, _where(cube_path, hdus, hdu))
+        header = hdu.header
+        if header.get("NAXIS") != 3:
+            raise InputError((key, f"{origin[1]}: not a 3-D cube (NAXIS = "
+                                   f"{header.get('NAXIS')})"))
+        nx, ny, count = (int(header[f"NAXIS{axis}"]) for axis in (1, 2, 3))
+        wavelengths, edges = _wavelength_pixels(header, count, origin)
+    return CubeGrid((nx, ny), wavelengths, edges, origin)
 
 
 def read_cube_fits(cube_path: str, variance_path: str | None = None,
@@ -272,6 +328,10 @@ def _rebinning(edges_in: np.ndarray, edges_out: np.ndarray, origin: tuple
     first = np.searchsorted(edges_in, edges_out[0] + tolerance, side="right") - 1
     stop = np.searchsorted(edges_in, edges_out[-1] - tolerance, side="right")
     inner = edges_in[first:stop + 1]
+    if inner.size == edges_out.size and np.all(np.abs(inner - edges_out) <= tolerance):
+        # The mesh lies on the cube's own pixels (``hpcinv mesh from-cube``): they are
+        # taken as they are, not averaged with round-off slivers of their neighbours.
+        return slice(first, stop), np.eye(edges_out.size - 1)
     low = np.maximum(edges_out[:-1, None], inner[None, :-1])
     high = np.minimum(edges_out[1:, None], inner[None, 1:])
     return slice(first, stop), np.clip(high - low, 0, None) / np.diff(edges_out)[:, None]

@@ -100,6 +100,12 @@ def observed_wavelengths(mesh: GalaxyMesh) -> np.ndarray:
     return log_grid(*mesh.wavelength_range, mesh.velscale)
 
 
+def template_margin(velscale: float) -> float:
+    """The factor by which the template grid reaches beyond the Doppler-shifted observed
+    range: four observed pixels, for the interpolation at the ends."""
+    return float(np.exp(4 * velscale / SPEED_OF_LIGHT))
+
+
 def build_kernel(mesh: GalaxyMesh, library: TemplateLibrary, theta: Theta):
     """Return (K~ with shape (R, L), observed wavelengths (R,), template flux scale).
 
@@ -108,7 +114,7 @@ def build_kernel(mesh: GalaxyMesh, library: TemplateLibrary, theta: Theta):
     """
     wavelengths = observed_wavelengths(mesh)
     v_low, v_high = mesh.velocity_range
-    margin = np.exp(4 * mesh.velscale / SPEED_OF_LIGHT)
+    margin = template_margin(mesh.velscale)
     template_grid = log_grid(wavelengths[0] / (1 + v_high / SPEED_OF_LIGHT) / margin,
                              wavelengths[-1] / (1 + v_low / SPEED_OF_LIGHT) * margin,
                              mesh.velscale / 2)

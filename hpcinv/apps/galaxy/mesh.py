@@ -56,15 +56,13 @@ class GalaxyMesh:
     source: str
 
 
-def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
-    values, problems = validate_tables(read_toml_file(path, key, "mesh"), SCHEMA)
-    for table, table_values in values.items():
-        if "range" in table_values:
-            low, high = table_values["range"]
-            if high <= low:
-                problems.append((f"{table}.range", f"must be increasing, got {[low, high]}"))
-    if problems:
-        raise InputError([(key, f"mesh {path}: {k}: {m}") for k, m in problems])
+def _increasing_ranges(values: dict) -> list:
+    return [(f"{table}.range", f"must be increasing, got {list(table_values['range'])}")
+            for table, table_values in values.items()
+            if "range" in table_values and table_values["range"][1] <= table_values["range"][0]]
+
+
+def _mesh(values: dict, source: str) -> GalaxyMesh:
     return GalaxyMesh(
         omega_nodes=tuple(values["omega"]["nodes"]), omega_range=tuple(values["omega"]["range"]),
         velocity_nodes=values["velocity"]["nodes"],
@@ -74,4 +72,31 @@ def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
         age_stride=values["populations"]["age_stride"],
         wavelength_range=tuple(values["wavelength"]["range"]),
         velscale=values["wavelength"]["velscale"],
-        velocity_points=values["quadrature"]["velocity_points"], source=str(path))
+        velocity_points=values["quadrature"]["velocity_points"], source=source)
+
+
+def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
+    values, problems = validate_tables(read_toml_file(path, key, "mesh"), SCHEMA)
+    problems += _increasing_ranges(values)
+    if problems:
+        raise InputError([(key, f"mesh {path}: {k}: {m}") for k, m in problems])
+    return _mesh(values, str(path))
+
+def base_mesh(**keys) -> GalaxyMesh:
+    """A mesh of the schema's defaults with the velocity and population keys set (as
+    keyword arguments named like GalaxyMesh's fields), checked as a mesh file's values are,
+    errors naming ``hpcinv mesh``'s flags (``hpcinv mesh from-cube`` starts from one)."""
+    tables = {"omega": {"nodes": [2, 2]},
+              "velocity": {"nodes": keys.pop("velocity_nodes"),
+                           "range": list(keys.pop("velocity_range"))},
+              "populations": {name: keys.pop(name) for name in
+                              ("library", "metallicity_stride", "age_stride") if name in keys}}
+    if keys:
+        raise TypeError(f"base_mesh: unknown keys {sorted(keys)}")
+    values, problems = validate_tables(tables, SCHEMA)
+    problems += _increasing_ranges(values)
+    if problems:
+        raise InputError([("--" + key.split(".")[-1].replace("_", "-")
+                           if key.startswith("populations") else "--" + key.replace(".", "-"),
+                           message) for key, message in problems])
+    return _mesh(values, "")

@@ -1,0 +1,98 @@
+"""``hpcinv mesh from-cube``: a mesh on a datacube's own pixels, so that reading the cube
+moves no flux between pixels; linear cubes get a mesh of as many ln(lambda) pixels."""
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from hpcinv.apps.galaxy.datacube import (fits_to_rows, onto_problem_grid, read_cube_fits,
+                                         read_cube_grid, write_cube_fits)
+from hpcinv.apps.galaxy.kernel import observed_wavelengths
+from hpcinv.apps.galaxy.mesh import base_mesh, load_galaxy_mesh
+from hpcinv.apps.galaxy.mesh_from_cube import mesh_for_cube, write_mesh_for_cube
+from hpcinv.apps.galaxy.templates import SPEED_OF_LIGHT, log_grid, synthetic_library
+from hpcinv.core.errors import InputError
+from helpers import hpcinv
+
+BASE = dict(velocity_nodes=11, velocity_range=(-500.0, 500.0), library="synthetic",
+            metallicity_stride=1, age_stride=1)
+
+
+def _log_cube(path, start, stop, velscale, shape=(4, 5), seed=0):
+    wavelengths = log_grid(start, stop, velscale)
+    rng = np.random.default_rng(seed)
+    flux = rng.random((wavelengths.size, *shape))
+    variance = rng.random(flux.shape) + 0.5
+    write_cube_fits(path, flux, variance, wavelengths, np.arange(shape[1], dtype=float),
+                    np.arange(shape[0], dtype=float))
+    return wavelengths, flux, variance
+
+
+def test_a_log_cube_is_read_on_its_own_pixels_without_rebinning(tmp_path):
+    # An odd start and step, and more wavelengths than the synthetic templates reach.
+    wavelengths, flux, variance = _log_cube(tmp_path / "cube.fits", 4503.7, 6012.0, 57.3)
+    out = tmp_path / "mesh.toml"
+    mesh, aligned = write_mesh_for_cube(str(tmp_path / "cube.fits"), str(out), base_mesh(**BASE))
+    assert aligned and not (tmp_path / "mesh.toml.partial").exists()
+    read = load_galaxy_mesh(str(out))
+    assert read.omega_nodes == (5, 4) and read.velocity_nodes == 11
+    assert read.velscale == pytest.approx(57.3, rel=1e-9)
+    centres = observed_wavelengths(read)
+    first = int(np.argmin(np.abs(wavelengths - centres[0])))
+    np.testing.assert_allclose(centres, wavelengths[first:first + centres.size], rtol=1e-12)
+    # Trimmed to where the templates cover every Doppler shift of the velocity range.
+    library = synthetic_library()
+    assert centres[0] > library.wavelength[0] * (1 + 500.0 / SPEED_OF_LIGHT)
+    assert centres[-1] < library.wavelength[-1] * (1 - 500.0 / SPEED_OF_LIGHT)
+    assert 0 < first and first + centres.size < wavelengths.size
+    observed = onto_problem_grid(read_cube_fits(str(tmp_path / "cube.fits")), centres,
+                                 read.omega_nodes, 1)
+    used = slice(first, first + centres.size)
+    assert np.array_equal(observed.flux, fits_to_rows(flux[used]))
+    assert np.array_equal(observed.variance, fits_to_rows(variance[used]))
+
+
+def test_a_mesh_off_the_cubes_pixels_rebins(tmp_path):
+    """The same cube on a mesh a third of a pixel off: every pixel mixes two."""
+    wavelengths, flux, _ = _log_cube(tmp_path / "cube.fits", 4800.0, 5600.0, 60.0)
+    step = 60.0 / SPEED_OF_LIGHT
+    shifted = log_grid(4800.0 * np.exp(10.33 * step), 4800.0 * np.exp(200.33 * step), 60.0)
+    observed = onto_problem_grid(read_cube_fits(str(tmp_path / "cube.fits")), shifted, (5, 4), 1)
+    mixed = fits_to_rows(0.67 * flux[10:200] + 0.33 * flux[11:201])
+    # (the fractions are of each pixel's width in lambda, 0.67 and 0.33 to ~1e-4)
+    np.testing.assert_allclose(observed.flux, mixed, rtol=1e-3)
+
+
+def test_a_linear_cube_gets_as_many_log_pixels_and_is_rebinned(tmp_path):
+    header = fits.Header({"CTYPE3": "AWAV", "CUNIT3": "Angstrom", "CRVAL3": 4750.0,
+                          "CRPIX3": 1.0, "CD3_3": 1.25})
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((800, 3, 4)), header, name="DATA"),
+                  fits.ImageHDU(np.ones((800, 3, 4)), header, name="STAT")]
+                 ).writeto(tmp_path / "linear.fits")
+    grid = read_cube_grid(str(tmp_path / "linear.fits"), "cube")
+    mesh, aligned = mesh_for_cube(grid, base_mesh(**BASE))
+    assert not aligned and mesh.omega_nodes == (4, 3)
+    low, high = mesh.wavelength_range
+    inside = np.count_nonzero((grid.edges >= low) & (grid.edges <= high)) - 1
+    assert observed_wavelengths(mesh).size == inside
+    assert low in grid.edges and high in grid.edges
+
+
+def test_the_command_writes_the_mesh_and_refuses_bad_input(tmp_path):
+    _log_cube(tmp_path / "cube.fits", 4800.0, 5600.0, 60.0)
+    out = tmp_path / "mesh.toml"
+    result = hpcinv(["mesh", "from-cube", str(tmp_path / "cube.fits"), "--out", str(out),
+                     "--library", "synthetic", "--velocity-range=-400,400"])
+    assert result.returncode == 0, result.stderr
+    assert "5 x 4 spaxels" in result.stdout and "its own wavelength pixels" in result.stdout
+    assert load_galaxy_mesh(str(out)).velocity_range == (-400.0, 400.0)
+    bad = hpcinv(["mesh", "from-cube", str(tmp_path / "cube.fits"), "--out", str(out),
+                  "--library", "synthetic", "--velocity-range=400,-400"])
+    assert bad.returncode == 2 and "--velocity-range" in bad.stderr
+    with fits.open(tmp_path / "cube.fits") as hdus:
+        del hdus["DATA"].header["CUNIT3"]
+        hdus.writeto(tmp_path / "nounit.fits")
+    with pytest.raises(InputError, match="CUNIT3 is missing"):
+        read_cube_grid(str(tmp_path / "nounit.fits"), "cube")
+    missing = hpcinv(["mesh", "from-cube", str(tmp_path / "nounit.fits"), "--out", str(out),
+                      "--library", "synthetic"])
+    assert missing.returncode == 2 and "CUNIT3 is missing" in missing.stderr
