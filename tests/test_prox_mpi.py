@@ -133,3 +133,12 @@ def test_bad_radius_and_threshold_are_named():
     vec.getArray()[:] = [1.0, np.nan, 2.0]
     with pytest.raises(ArithmeticError, match="NaN"):
         project_l1_ball(vec, 1.0)
+
+
+@pytest.mark.mpi
+def test_a_radius_below_the_rounding_of_the_sum_still_settles():
+    """Found by review: with the radius under an ulp of the active sum, a round's update
+    rounds up to the largest entry and the next finds no entry above it."""
+    for v, radius in ((np.array([1.0, 1.0, 0.5]), 1e-17), (np.array([3.0, 3.0, 3.0]), 1e-300)):
+        threshold = l1_ball_threshold(_vec(v), radius)
+        assert threshold == pytest.approx(np.abs(v).max(), rel=1e-15)

@@ -44,4 +44,8 @@ class SolverState:
     iteration: int = 0
     rng: dict | None = None
     history: History = field(default_factory=History)
+    # {vector name: its natural_row_ranges}, for a vector whose Vec order depends on the
+    # number of ranks (SR3's y in L's range): checkpoints store it in that natural order,
+    # so a run resumes on any number of ranks.
+    orders: dict = field(default_factory=dict)
     seconds: float = 0.0   # solve time spent before this session (earlier runs)

@@ -122,17 +122,18 @@ def _rows_of(blocks: list, size: int, start: int, stop: int) -> sp.csr_matrix:
 
 def _first_columns(terms: list, shape: tuple):
     """row -> the first column of the block's first Kronecker term in that row, for a block
-    whose 1-D factors have non-decreasing first columns (differences, identities): then it
-    is non-decreasing along the block's rows."""
+    whose 1-D factors have increasing first columns (the last factor: non-decreasing), as
+    differences and identities do: then it is non-decreasing along the block's rows."""
     factors = terms[0]
     firsts = []
-    for factor in factors:
+    for axis, factor in enumerate(factors):
         factor = factor.tocsr()
         if np.any(np.diff(factor.indptr) == 0):   # an empty row has no first column
             return None
         factor.sort_indices()
         first = factor.indices[factor.indptr[:-1]]
-        if np.any(np.diff(first) < 0):
+        steps = np.diff(first)
+        if np.any(steps < 0) or (axis < len(factors) - 1 and np.any(steps == 0)):
             return None
         firsts.append(first)
     row_counts = [factor.shape[0] for factor in factors]

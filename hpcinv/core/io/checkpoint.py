@@ -79,8 +79,9 @@ class CheckpointStore:
             checksums = {}
             vectors = handle.create_group("vectors")
             for name, vec in state.vectors.items():
-                checksums[f"vectors/{name}"] = write_vec(vectors, name, vec,
-                                                         self.comm).attrs["checksum"]
+                checksums[f"vectors/{name}"] = write_vec(
+                    vectors, name, vec, self.comm, ranges=state.orders.get(name)
+                ).attrs["checksum"]
             history = handle.create_group("history")
             for name, array in histories.items():
                 checksums[f"history/{name}"] = write_replicated(history, name, array,
@@ -168,8 +169,9 @@ class CheckpointStore:
         try:
             for name, vec in template.vectors.items():
                 dataset = handle["vectors"][name]
-                read_vec(dataset, vec)
-                sums[name] = (local_sum(vec), _text(dataset.attrs["checksum"]))
+                order = template.orders.get(name)
+                read_vec(dataset, vec, order)
+                sums[name] = (local_sum(vec, order), _text(dataset.attrs["checksum"]))
             columns = {}
             for name in handle["history"]:
                 dataset = handle["history"][name]
@@ -188,7 +190,7 @@ class CheckpointStore:
             return None, sums, problem
         return SolverState(vectors=template.vectors, scalars=scalars, iteration=iteration,
                            rng=rng, history=History.from_arrays(columns),
-                           seconds=seconds), sums, None
+                           seconds=seconds, orders=template.orders), sums, None
 
     def remove(self) -> None:
         self.comm.Barrier()

@@ -53,9 +53,28 @@ def array_checksum(array) -> str:
     return _format(_partial_sum(array, 0), array.size)
 
 
-def local_sum(vec) -> int:
-    """This rank's share of a distributed Vec's checksum (no communication)."""
-    return _partial_sum(vec.getArray(readonly=True), vec.getOwnershipRange()[0])
+def local_sum(vec, ranges=None) -> int:
+    """This rank's share of a distributed Vec's checksum (no communication); ``ranges``:
+    where its entries lie in the stored order (``local_ranges``)."""
+    values = vec.getArray(readonly=True)
+    return sum(_partial_sum(values[begin:end], start)
+               for (start, _), (begin, end) in local_ranges(vec, ranges)) % _MODULUS
+
+
+def local_ranges(vec, ranges=None) -> list:
+    """[((start, stop) in the stored order, (begin, end) in this rank's array)]: the Vec's
+    ownership range, or ``ranges`` for a Vec whose global order depends on the number of
+    ranks (an operator's ``natural_row_ranges``), so that what is stored does not."""
+    if ranges is None:
+        ranges = [vec.getOwnershipRange()]
+    pieces, begin = [], 0
+    for start, stop in ranges:
+        pieces.append(((start, stop), (begin, begin + stop - start)))
+        begin += stop - start
+    if begin != vec.getLocalSize():
+        raise ValueError(f"ranges: cover {begin} entries, this rank holds "
+                         f"{vec.getLocalSize()}")
+    return pieces
 
 
 def combine(local_sums, size: int) -> str:
@@ -63,10 +82,10 @@ def combine(local_sums, size: int) -> str:
     return _format(sum(local_sums), size)
 
 
-def vec_checksum(vec, comm) -> str:
+def vec_checksum(vec, comm, ranges=None) -> str:
     """The checksum of a distributed PETSc Vec (collective over ``comm``); equal to
-    ``array_checksum`` of the gathered values."""
-    return combine([comm.allreduce(local_sum(vec))], vec.getSize())
+    ``array_checksum`` of the gathered values (in the order of ``ranges``, ``local_ranges``)."""
+    return combine([comm.allreduce(local_sum(vec, ranges))], vec.getSize())
 
 
 def dataset_checksum(dataset) -> str:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import RuntimeFailure
-from .checksum import array_checksum, vec_checksum
+from .checksum import array_checksum, local_ranges, vec_checksum
 
 # Measured with Open MPI 4.1 (Debian bookworm): its MPI-IO layer (OMPIO) overflows a buffer
 # and aborts the process (SIGABRT, or SIGSEGV) when an absolute file name has 245 characters
@@ -203,32 +203,36 @@ def probe(path: str, comm) -> None:
     comm.Barrier()
 
 
-def write_vec(group, name: str, vec, comm, shape=None):
+def write_vec(group, name: str, vec, comm, shape=None, ranges=None):
     """Store a distributed PETSc Vec as one dataset (collective); ``shape`` reshapes nothing
-    on disk but is recorded as the attribute ``grid_shape``.  The dataset's attribute
-    ``checksum`` is ``checksum.vec_checksum`` of the values."""
-    start, stop = vec.getOwnershipRange()
+    on disk but is recorded as the attribute ``grid_shape``; ``ranges``: where this rank's
+    entries go (``checksum.local_ranges``; default its ownership range).  The dataset's
+    attribute ``checksum`` is ``checksum.vec_checksum`` of the values."""
     dataset = group.create_dataset(name, shape=(vec.getSize(),), dtype="f8")
     local = vec.getArray(readonly=True)
+    pieces = local_ranges(vec, ranges)
 
     def write():
-        if stop > start:
-            dataset[start:stop] = local
+        for (start, stop), (begin, end) in pieces:
+            if stop > start:
+                dataset[start:stop] = local[begin:end]
 
     _all_or_none(comm, f"{group.file.filename}:{dataset.name}", write)
     if shape:
         dataset.attrs["grid_shape"] = np.asarray(shape, dtype=np.int64)
-    dataset.attrs["checksum"] = vec_checksum(vec, comm)
+    dataset.attrs["checksum"] = vec_checksum(vec, comm, ranges)
     return dataset
 
 
-def read_vec(dataset, vec):
-    """Fill the local part of a PETSc Vec from a dataset written by ``write_vec``."""
+def read_vec(dataset, vec, ranges=None):
+    """Fill the local part of a PETSc Vec from a dataset written by ``write_vec`` (with the
+    same ``ranges``, whatever the number of ranks then)."""
     if dataset.shape != (vec.getSize(),):
         raise RuntimeFailure(f"{dataset.name} has shape {dataset.shape}, expected "
                              f"({vec.getSize()},)")
-    start, stop = vec.getOwnershipRange()
-    vec.getArray()[:] = dataset[start:stop]
+    local = vec.getArray()
+    for (start, stop), (begin, end) in local_ranges(vec, ranges):
+        local[begin:end] = dataset[start:stop]
     return vec
 
 

@@ -32,6 +32,8 @@ class ADMM(StackedSplitting):
         x = self.operator.create_vecs()[0]
         z = self.regularization.create_vecs()[1]
         return SolverState(vectors={"x": x, "z": z, "u": z.copy()},
+                           orders={name: self.regularization.natural_row_ranges()
+                                   for name in ("z", "u")},
                            scalars={"change": math.inf, "inner_iterations": 0,
                                     "total_inner_iterations": 0,
                                     "residual_norm": self.data.norm()})

@@ -90,8 +90,10 @@ def l1_ball_threshold(vec, radius: float, start: float | None = None,
         np.greater(magnitudes, theta, out=active)
         np.multiply(magnitudes, active, out=kept)   # no compress: it copies, slowly
         total, count = _allreduce_sum(mpi, [kept.sum(), np.count_nonzero(active)])
-        if count == 0:   # a guess above every entry
-            theta, below = cold, True
+        if count == 0:
+            if below:   # theta rounded up to the largest entry: the last set's value is it
+                return float(theta)
+            theta, below = cold, True   # a guess above every entry
             continue
         updated = (total - radius) / count
         if below and updated <= theta:

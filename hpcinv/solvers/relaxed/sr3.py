@@ -55,6 +55,8 @@ class SR3(StackedSplitting):
         x = self.operator.create_vecs()[0]
         y = self.regularization.create_vecs()[1]   # y_0 = 0 = L x_0
         return SolverState(vectors={"x": x, "y": y, "v": y.copy()},
+                           orders={name: self.regularization.natural_row_ranges()
+                                   for name in ("y", "v")},
                            scalars={"theta": 1.0, "change": math.inf, "inner_iterations": 0,
                                     "total_inner_iterations": 0,
                                     "residual_norm": self.data.norm()})
