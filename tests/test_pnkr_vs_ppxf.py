@@ -106,6 +106,11 @@ def test_the_table_and_json_list_every_map_and_losvd():
               "seconds_pnkr": 3.0, "ranks_pnkr": 2, "iterations_pnkr": 10}
     table = experiment.format_table(report)
     assert all(name in table for name in MAP_NAMES) and "wall time: pPXF 1.0 s" in table
+    assert "pnkr 3.0 s on 2 rank(s), 10 loops" in table
+    # A result of the second solver is labelled as such.
+    table = experiment.format_table(dict(report, solver="tensor-tikhonov"))
+    assert "tensor-tikhonov" in table.splitlines()[3]
+    assert "tensor-tikhonov 3.0 s on 2 rank(s), 10 steps" in table
     assert json.loads(json.dumps(report))["rows"][0].keys() >= {"map", "error_ppxf",
                                                                 "error_pnkr"}
 

@@ -183,7 +183,8 @@ def _row(label: str, unit: str, row: dict) -> str:
 
 
 def format_table(report: dict) -> str:
-    header = f"{'':18s} {'':9s} {'pPXF':>10s} {'PNKR':>10s}"
+    solver = report.get("solver", "pnkr")
+    header = f"{'':18s} {'':9s} {'pPXF':>10s} {solver:>10s}"
     lines = [f"pnkr-vs-ppxf: {report['result']}, {report['spectra']} spectra; pPXF "
              f"{report['ppxf_version']}: Gauss-Hermite order {MOMENTS}, no additive polynomial, "
              f"regul {report['regul']:g}",
@@ -198,9 +199,9 @@ def format_table(report: dict) -> str:
     lines += [_row(f"({row['x']:+.2f}, {row['y']:+.2f})", "", row)
               for row in report["losvd_rows"]]
     lines += ["", f"wall time: pPXF {report['seconds_ppxf']:.1f} s on {report['ranks_ppxf']} "
-                  f"rank(s), {report['seconds_per_spectrum_ppxf']:.3f} s per spectrum; PNKR "
+                  f"rank(s), {report['seconds_per_spectrum_ppxf']:.3f} s per spectrum; {solver} "
                   f"{report['seconds_pnkr']:.1f} s on {report['ranks_pnkr']} rank(s), "
-                  f"{report['iterations_pnkr']} loops"]
+                  f"{report['iterations_pnkr']} {'loops' if solver == 'pnkr' else 'steps'}"]
     return "\n".join(lines)
 
 
@@ -291,7 +292,8 @@ def _compare(ppxf, path: str, regul: float, comm) -> dict | None:
             "seconds_ppxf": fits["seconds"], "ranks_ppxf": mpi.size,
             "seconds_per_spectrum_ppxf": fits["seconds_per_spectrum"],
             "seconds_pnkr": float(history["seconds"][-1]), "ranks_pnkr": summary["ranks"],
-            "iterations_pnkr": summary["iterations"]}
+            "iterations_pnkr": summary["iterations"],
+            "solver": summary.get("solver_kind", "pnkr")}
 
 
 def _prepare(args, mpi) -> tuple:

@@ -21,6 +21,8 @@ from .scaled_gradient import METRICS, ScaledGradient
 from .start import constant_start
 from .subspace import SubspaceDescent
 from .tao import TAO_TYPES, PenalizedTAO
+from .tensor_tikhonov import TensorTikhonovTAO
+from ..kaczmarz.block_rows import TensorBlockRows
 
 NORMAL_FILL = 3
 _SHARED = {key: COMMON_PARAMETERS[key] for key in ("max_iterations", "wall_time")}
@@ -230,3 +232,51 @@ class QuadraticKind(MethodKind):
                 problem.operator, problem.data,
                 make_penalty("roughness", template, PenaltyGrid.of_problem(problem)),
                 ksp_rtol=values["ksp_rtol"], **_search_arguments(problem, values))
+
+
+@SOLVERS.register("tensor-tikhonov")
+class TensorTikhonovKind(MethodKind):
+    """Bound-constrained Tikhonov on tensor block rows (the galaxy problem, beside pnkr):
+    min ||Y - U K^T||_N^2 + alpha ||U||_M^2 subject to U >= 0 by PETSc TAO, alpha by the
+    discrepancy principle ||Y - U K^T||_N = tau delta; TAO options take the prefix
+    penalized_tao_."""
+
+    parameters = {
+        **_SHARED, **_OUTER_SEARCH,
+        "max_iterations": Field(int, 60, "outer steps: TAO solves, at a searched alpha or "
+                                "continuing one that reached tao_max_iterations", minimum=1),
+        "tau": Field(float, 1.0, "discrepancy factor: the misfit's target is tau^2 sum_r "
+                     "delta_r^2", minimum=0, exclusive_minimum=True),
+        "tao_type": Field(str, "bnls", "TAO method (as penalized-tao's): Newton with the exact "
+                          "Hessian product (bnls, bntr, bntl) or quasi-Newton (blmvm, bqnls, "
+                          "bqnkls, bncg)", choices=TAO_TYPES),
+        "tao_max_iterations": Field(int, 200, "TAO iterations per step", minimum=1),
+        "tao_gradient_tolerance": Field(float, 1e-8, "TAO's grtol: stop when ||projected "
+                                        "grad Q|| <= this |Q|", minimum=0,
+                                        exclusive_minimum=True),
+    }
+    check_parameters = staticmethod(_check_fixed_mu)
+
+    @staticmethod
+    def requirements(values: dict) -> dict:
+        return {TensorBlockRows: "solver.kind"}
+
+    @staticmethod
+    def memory_estimate(values: dict, problem):
+        # TAO's Newton or quasi-Newton vectors, and the N x L and N x R arrays every
+        # product gathers on each rank.
+        spatial, equations, thetas = problem.facts.get("block_rows",
+                                                       (1, problem.rows, problem.columns))
+        return MemoryEstimate(vectors(20, problem.columns) + vectors(3, problem.rows),
+                              vectors(2, spatial * thetas) + vectors(2, spatial * equations))
+
+    @classmethod
+    def build(cls, problem, values: dict) -> TensorTikhonovTAO:
+        blocks = problem.require(TensorBlockRows, who="tensor-tikhonov")
+        with job_keys("solver"):
+            return TensorTikhonovTAO(
+                problem.operator, problem.data, blocks, tau=values["tau"],
+                mu=values["mu"] or None, fixed_mu=values["fixed_mu"],
+                tolerance=values["tolerance"], max_iterations=values["max_iterations"],
+                tao_type=values["tao_type"], tao_max_iterations=values["tao_max_iterations"],
+                tao_gradient_tolerance=values["tao_gradient_tolerance"])
