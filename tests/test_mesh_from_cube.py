@@ -96,3 +96,43 @@ def test_the_command_writes_the_mesh_and_refuses_bad_input(tmp_path):
     missing = hpcinv(["mesh", "from-cube", str(tmp_path / "nounit.fits"), "--out", str(out),
                       "--library", "synthetic"])
     assert missing.returncode == 2 and "CUNIT3 is missing" in missing.stderr
+
+
+def test_review_cases_metres_one_spaxel_rows_quotes_and_wide_linear_cubes(tmp_path):
+    from dataclasses import replace
+    import tomllib
+
+    from hpcinv.apps.galaxy.kernel import template_margin
+    from hpcinv.apps.galaxy.mesh_from_cube import mesh_toml
+
+    # Metres without CUNIT3, as the FITS standard has it, are read.
+    metres = fits.Header({"CTYPE3": "AWAV", "CRVAL3": 4.75e-7, "CRPIX3": 1.0,
+                          "CDELT3": 1.25e-10})
+    fits.PrimaryHDU(np.ones((800, 3, 4)), metres).writeto(tmp_path / "metres.fits")
+    grid = read_cube_grid(str(tmp_path / "metres.fits"), "cube")
+    assert grid.wavelengths[0] == pytest.approx(4750.0, rel=1e-9)
+    # One spaxel along an axis has no s = 1 mesh: refused, nothing written.
+    _log_cube(tmp_path / "slit.fits", 4800.0, 5600.0, 60.0, shape=(7, 1))
+    out = tmp_path / "slit.toml"
+    with pytest.raises(InputError, match="must be >= 2"):
+        write_mesh_for_cube(str(tmp_path / "slit.fits"), str(out), base_mesh(**BASE))
+    assert list(tmp_path.glob("slit.toml*")) == []
+    # A library path with quotes survives the TOML.
+    mesh, _ = mesh_for_cube(read_cube_grid(str(tmp_path / "metres.fits"), "cube"),
+                            base_mesh(**BASE))
+    odd = '/data/o\'brien "lib"'
+    text = mesh_toml(replace(mesh, library=odd), False, "c.fits")
+    assert tomllib.loads(text)["populations"]["library"] == odd
+    # A linear cube reaching far past the templates: the kernel's template grid, padded
+    # by the mesh's own velscale, stays inside the library.
+    wide = fits.Header({"CTYPE3": "AWAV", "CUNIT3": "Angstrom", "CRVAL3": 4601.0,
+                        "CRPIX3": 1.0, "CD3_3": 3.0})
+    fits.PrimaryHDU(np.ones((5000, 2, 2)), wide).writeto(tmp_path / "wide.fits")
+    mesh, aligned = mesh_for_cube(read_cube_grid(str(tmp_path / "wide.fits"), "cube"),
+                                  base_mesh(**BASE))
+    centres = observed_wavelengths(mesh)
+    library = synthetic_library().wavelength
+    margin = template_margin(mesh.velscale)
+    assert not aligned
+    assert centres[0] / (1 + 500.0 / SPEED_OF_LIGHT) / margin >= library[0]
+    assert centres[-1] / (1 - 500.0 / SPEED_OF_LIGHT) * margin <= library[-1]

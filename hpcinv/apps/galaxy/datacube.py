@@ -21,6 +21,9 @@ from ...core.io.inputs import check_real, first_line, reading_fits
 
 VARIANCE_EXTENSIONS = ("STAT", "VARIANCE", "VAR")
 _WAVELENGTH_TYPES = ("WAVE", "AWAV")   # vacuum or air; with -LOG, -TAB, ... algorithms
+# Without CUNIT3 a wavelength is in metres; a CRVAL3 above a millimetre was meant in another
+# unit (Angstrom, most often), not metres.
+_LONGEST_WAVELENGTH_IN_METRES = 1e-3
 
 
 @dataclass
@@ -217,10 +220,12 @@ def _check_spectral_axis(header, origin: tuple) -> None:
             advice = ("no axis is a wavelength axis: axis 3 needs CTYPE3 = WAVE, AWAV, WAVE-LOG "
                       "or AWAV-LOG with CRVAL3, CRPIX3, CDELT3 (or CD3_3) and CUNIT3")
         raise InputError((key, f"{where}: axis 3 is not a wavelength axis ({axes}); {advice}"))
-    if not str(header.get("CUNIT3", "")).strip():
+    reference = header.get("CRVAL3", 0.0)
+    if not str(header.get("CUNIT3", "")).strip() and isinstance(reference, (int, float)) \
+            and abs(reference) > _LONGEST_WAVELENGTH_IN_METRES:
         raise InputError((key, f"{where}: CUNIT3 is missing: the FITS standard reads a "
-                               f"{ctypes[2]} axis without a unit in metres (CRVAL3 = "
-                               f"{header.get('CRVAL3')} would be metres); set CUNIT3 = "
+                               f"{ctypes[2]} axis without a unit in metres, and CRVAL3 = "
+                               f"{reference} would be {reference:g} m; set CUNIT3 = "
                                f"'Angstrom' (or 'nm', 'um') in the header"))
 
 
@@ -310,11 +315,12 @@ def _check_sky(cube: SpectralCube, sky_points: tuple, order: int) -> None:
 
 
 def _rebinning(edges_in: np.ndarray, edges_out: np.ndarray, origin: tuple
-               ) -> tuple[slice, np.ndarray]:
+               ) -> tuple[slice, np.ndarray | None]:
     """(used, W): the input pixels that overlap the output pixels, and W[j, i], the fraction
-    of output pixel j that used pixel i covers.  W @ f is then the mean flux density over
-    each output pixel of a density constant in each input pixel: flux-conserving, as
-    ``templates.log_rebin``, which takes linear grids only and yields no weights."""
+    of output pixel j that used pixel i covers (None: the output pixels are the used input
+    pixels themselves).  W @ f is then the mean flux density over each output pixel of a
+    density constant in each input pixel: flux-conserving, as ``templates.log_rebin``,
+    which takes linear grids only and yields no weights."""
     # Edges that agree to a millionth of a pixel are the same edge: a cube on the problem's
     # own grid must not lose its end pixels, nor gain slivers of their neighbours, to the
     # round-off between its WCS and the mesh's grid.
@@ -331,7 +337,7 @@ def _rebinning(edges_in: np.ndarray, edges_out: np.ndarray, origin: tuple
     if inner.size == edges_out.size and np.all(np.abs(inner - edges_out) <= tolerance):
         # The mesh lies on the cube's own pixels (``hpcinv mesh from-cube``): they are
         # taken as they are, not averaged with round-off slivers of their neighbours.
-        return slice(first, stop), np.eye(edges_out.size - 1)
+        return slice(first, stop), None
     low = np.maximum(edges_out[:-1, None], inner[None, :-1])
     high = np.minimum(edges_out[1:, None], inner[None, 1:])
     return slice(first, stop), np.clip(high - low, 0, None) / np.diff(edges_out)[:, None]
@@ -361,6 +367,9 @@ def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: t
     # Pixels are independent, so a rebinned pixel sum_i W_ji f_i has variance
     # sum_i W_ji^2 sigma_i^2.  Neighbouring output pixels that share an input pixel become
     # correlated; delta_r needs only each wavelength's own variance.
+    if weights is None:   # the mesh's pixels are the cube's own
+        return ObservedCube(flux=fits_to_rows(flux), variance=fits_to_rows(variance),
+                            source=cube.flux_origin[1], sky_wcs=cube.sky_wcs)
     return ObservedCube(flux=fits_to_rows(np.tensordot(weights, flux, axes=1)),
                         variance=fits_to_rows(np.tensordot(weights ** 2, variance, axes=1)),
                         source=cube.flux_origin[1], sky_wcs=cube.sky_wcs)

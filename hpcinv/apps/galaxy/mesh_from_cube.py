@@ -15,6 +15,8 @@ velocity range would take beyond the templates.
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -22,7 +24,7 @@ import numpy as np
 from ...core.errors import InputError
 from .datacube import CubeGrid, read_cube_grid
 from .kernel import library_for, template_margin
-from .mesh import GalaxyMesh
+from .mesh import GalaxyMesh, load_galaxy_mesh
 from .templates import SPEED_OF_LIGHT, log_grid
 
 # Pixels whose ln(lambda) widths agree to this fraction are uniform in ln(lambda) (a WCS
@@ -72,8 +74,17 @@ def mesh_for_cube(cube: CubeGrid, base: GalaxyMesh) -> tuple[GalaxyMesh, bool]:
     step = _log_uniform_step(cube.edges)
     if step is None:
         step = np.log(cube.edges[-1] / cube.edges[0]) / cube.wavelengths.size
-    usable = usable_range(library.wavelength, base.velocity_range, step * SPEED_OF_LIGHT)
-    (low, high), velscale, aligned = aligned_wavelengths(cube.edges, usable, cube.origin)
+    velscale = step * SPEED_OF_LIGHT
+    # A linear cube's velscale depends on the range kept, and the templates' margin on the
+    # velscale: trim again until the range was trimmed for a velscale at least as large.
+    for _ in range(10):
+        usable = usable_range(library.wavelength, base.velocity_range, velscale)
+        (low, high), new_velscale, aligned = aligned_wavelengths(cube.edges, usable,
+                                                                 cube.origin)
+        if new_velscale <= velscale:
+            break
+        velscale = new_velscale
+    velscale = new_velscale
     mesh = replace(base, omega_nodes=cube.spaxels, wavelength_range=(low, high),
                    velscale=velscale, source=cube.origin[1])
     if aligned:   # the mesh's own rule must give back exactly these pixels
@@ -106,7 +117,7 @@ def mesh_toml(mesh: GalaxyMesh, aligned: bool, cube_path: str) -> str:
         f"range = [{mesh.velocity_range[0]!r}, {mesh.velocity_range[1]!r}]",
         "",
         "[populations]",
-        f"library = {mesh.library!r}".replace("'", '"'),
+        f"library = {json.dumps(mesh.library)}",   # a TOML basic string
         f"metallicity_stride = {mesh.metallicity_stride}",
         f"age_stride = {mesh.age_stride}",
         "",
@@ -123,12 +134,18 @@ def mesh_toml(mesh: GalaxyMesh, aligned: bool, cube_path: str) -> str:
 
 def write_mesh_for_cube(cube_path: str, out: str, base: GalaxyMesh
                         ) -> tuple[GalaxyMesh, bool]:
-    """Read the cube's header, write its mesh to ``out`` (whole or not at all)."""
-    import os
-
+    """Read the cube's header, write its mesh to ``out``: whole and loadable, or not at all
+    (a cube with one spaxel along an axis has no s = 1 mesh, and is refused here)."""
     mesh, aligned = mesh_for_cube(read_cube_grid(cube_path, "cube"), base)
+    text = mesh_toml(mesh, aligned, cube_path)
     partial = f"{out}.partial"
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(mesh_toml(mesh, aligned, cube_path))
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        load_galaxy_mesh(partial, key="cube")
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
     os.replace(partial, out)
     return mesh, aligned

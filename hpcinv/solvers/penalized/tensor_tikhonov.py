@@ -148,5 +148,12 @@ class TensorTikhonovTAO(PenalizedTAO):
         self.tau = tau
         self.likelihood = SkyMetricMisfit(blocks, data)
 
+    def residual_scale(self) -> float:
+        """||Y||_N: the relative residual in the metric the misfit is measured in."""
+        zero = self.operator.create_vecs()[0]   # zeroed: L(0) = ||Y||_N^2
+        scale = self.likelihood.value(zero) ** 0.5
+        zero.destroy()
+        return scale
+
     def result_attributes(self, state) -> dict:
         return {**super().result_attributes(state), "tau": self.tau}
