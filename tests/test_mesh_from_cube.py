@@ -136,3 +136,51 @@ def test_review_cases_metres_one_spaxel_rows_quotes_and_wide_linear_cubes(tmp_pa
     assert not aligned
     assert centres[0] / (1 + 500.0 / SPEED_OF_LIGHT) / margin >= library[0]
     assert centres[-1] / (1 - 500.0 / SPEED_OF_LIGHT) * margin <= library[-1]
+
+
+def test_a_redshifted_cube_is_read_in_its_rest_frame(tmp_path):
+    from hpcinv.apps.galaxy.datacube import in_rest_frame
+
+    z = 0.0123
+    rest = log_grid(4650.0, 5750.0, 50.0)
+    rng = np.random.default_rng(4)
+    flux = rng.random((rest.size, 4, 5))
+    write_cube_fits(tmp_path / "z.fits", flux, np.ones_like(flux), rest * (1 + z),
+                    np.arange(5.0), np.arange(4.0))
+    out = tmp_path / "z.toml"
+    result = hpcinv(["mesh", "from-cube", str(tmp_path / "z.fits"), "--out", str(out),
+                     "--library", "synthetic", "--redshift", str(z)])
+    assert result.returncode == 0, result.stderr
+    assert "its own wavelength pixels" in result.stdout
+    mesh = load_galaxy_mesh(str(out))
+    centres = observed_wavelengths(mesh)
+    first = int(np.argmin(np.abs(rest - centres[0])))
+    np.testing.assert_allclose(centres, rest[first:first + centres.size], rtol=1e-12)
+    cube = read_cube_fits(str(tmp_path / "z.fits"))
+    observed = onto_problem_grid(in_rest_frame(cube, z), centres, (5, 4), 1)
+    assert np.array_equal(observed.flux, fits_to_rows(flux[first:first + centres.size]))
+    # The same cube taken as rest-frame: a mesh inside both frames' ranges reads the pixels
+    # ln(1 + z) c / velscale = 73.3 pixels bluer than the redshift's, mixed 0.7 / 0.3.
+    inner = centres[100:-100]
+    taken = onto_problem_grid(cube, inner, (5, 4), 1).flux
+    wanted = onto_problem_grid(in_rest_frame(cube, z), inner, (5, 4), 1).flux
+    assert np.array_equal(wanted, fits_to_rows(flux[first + 100:first + centres.size - 100]))
+    assert not np.allclose(taken, wanted)
+    step = np.log(1 + z) * SPEED_OF_LIGHT / 50.0
+    shift = int(np.floor(step))
+    low = first + 100 - shift - 1
+    mixed = fits_to_rows((step - shift) * flux[low:low + inner.size]
+                         + (1 - step + shift) * flux[low + 1:low + 1 + inner.size])
+    np.testing.assert_allclose(taken, mixed, rtol=2e-3)
+
+
+def test_a_redshift_without_a_cube_is_refused():
+    from hpcinv.core.jobspec import PROBLEMS, parse_spec
+
+    from pathlib import Path
+
+    tiny = Path(__file__).resolve().parent.parent / "meshes/galaxy/tiny.toml"
+    spec = parse_spec(f'[problem]\nkind = "galaxy"\nmesh = "{tiny}"\nredshift = 0.01\n'
+                      '[solver]\nkind = "pnkr"\n')
+    with pytest.raises(InputError, match="problem.redshift.*needs problem.cube"):
+        PROBLEMS.get("galaxy", "problem.kind").prepare(spec.problem)

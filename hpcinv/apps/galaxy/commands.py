@@ -37,6 +37,9 @@ def add_commands(commands) -> dict:
                       help="every n-th [M/H] of the library (default 1)")
     mesh.add_argument("--age-stride", type=int, default=1,
                       help="every n-th age of the library (default 1)")
+    mesh.add_argument("--redshift", type=float, default=0.0,
+                      help="the cube's redshift z (the job's problem.redshift): the mesh is "
+                           "in the rest frame, wavelengths / (1 + z) (default 0)")
     return {"templates": _templates, "mock": _mock, "mesh": _mesh}
 
 
@@ -53,7 +56,9 @@ def _mesh(args) -> int:
     base = base_mesh(velocity_nodes=args.velocity_nodes, velocity_range=(low, high),
                      library=args.library, metallicity_stride=args.metallicity_stride,
                      age_stride=args.age_stride)
-    mesh, aligned = write_mesh_for_cube(args.cube, args.out, base)
+    if not args.redshift > -0.5:
+        raise InputError(("--redshift", f"must be > -0.5, got {args.redshift}"))
+    mesh, aligned = write_mesh_for_cube(args.cube, args.out, base, args.redshift)
     pixels = "its own wavelength pixels" if aligned else \
         "wavelength pixels uniform in ln(lambda); the cube's are not, and will be rebinned"
     print(f"hpcinv: wrote {args.out}: {mesh.omega_nodes[0]} x {mesh.omega_nodes[1]} spaxels, "

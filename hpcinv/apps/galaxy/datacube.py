@@ -256,6 +256,18 @@ class CubeGrid:
     origin: tuple               # (key, "file[EXTENSION]")
 
 
+def in_rest_frame(cube, redshift: float):
+    """A ``SpectralCube`` or ``CubeGrid`` with its wavelengths divided by 1 + ``redshift``
+    (the rest frame of the templates and of the mesh's [wavelength] range).  Pixels uniform
+    in ln(lambda) stay uniform, with the same step: a cube's own pixels stay its own."""
+    from dataclasses import replace
+
+    if redshift == 0:
+        return cube
+    factor = 1.0 + redshift
+    return replace(cube, wavelengths=cube.wavelengths / factor, edges=cube.edges / factor)
+
+
 def read_cube_grid(cube_path: str, key: str = "problem.cube") -> CubeGrid:
     """The cube's spaxels and wavelength pixels, from its header alone."""
     with reading_fits(cube_path, key) as hdus:

@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from ...core.errors import InputError
-from .datacube import CubeGrid, read_cube_grid
+from .datacube import CubeGrid, in_rest_frame, read_cube_grid
 from .kernel import library_for, template_margin
 from .mesh import GalaxyMesh, load_galaxy_mesh
 from .templates import SPEED_OF_LIGHT, log_grid
@@ -132,11 +132,13 @@ def mesh_toml(mesh: GalaxyMesh, aligned: bool, cube_path: str) -> str:
         ""])
 
 
-def write_mesh_for_cube(cube_path: str, out: str, base: GalaxyMesh
+def write_mesh_for_cube(cube_path: str, out: str, base: GalaxyMesh, redshift: float = 0.0
                         ) -> tuple[GalaxyMesh, bool]:
-    """Read the cube's header, write its mesh to ``out``: whole and loadable, or not at all
-    (a cube with one spaxel along an axis has no s = 1 mesh, and is refused here)."""
-    mesh, aligned = mesh_for_cube(read_cube_grid(cube_path, "cube"), base)
+    """Read the cube's header, write its mesh (in the rest frame of ``redshift``, the job's
+    problem.redshift) to ``out``: whole and loadable, or not at all (a cube with one spaxel
+    along an axis has no s = 1 mesh, and is refused here)."""
+    grid = in_rest_frame(read_cube_grid(cube_path, "cube"), redshift)
+    mesh, aligned = mesh_for_cube(grid, base)
     text = mesh_toml(mesh, aligned, cube_path)
     partial = f"{out}.partial"
     try:

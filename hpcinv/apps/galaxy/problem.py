@@ -23,7 +23,7 @@ from ...core.paths import resolve_galaxy_mesh
 from ...core.problem import Problem
 from ..synthetic.problems import check_arguments
 from .bases import Basis1D, sobolev_gram
-from .datacube import ObservedCube, onto_problem_grid, read_cube_fits
+from .datacube import ObservedCube, in_rest_frame, onto_problem_grid, read_cube_fits
 from .derived import DerivedGrid, gathered_products, grid_products
 from .kernel import Theta, build_kernel, library_for, observed_wavelengths, theta_for
 from .mesh import GalaxyMesh, load_galaxy_mesh
@@ -91,8 +91,12 @@ def _observed_cube(values: dict, mesh: GalaxyMesh) -> ObservedCube | None:
         if values["variance"]:
             raise InputError(("problem.variance", "needs problem.cube (the mock galaxy's "
                                                   "noise is its own)"))
+        if values["redshift"]:
+            raise InputError(("problem.redshift", "needs problem.cube (the mock galaxy is "
+                                                  "made in the rest frame)"))
         return None
-    cube = read_cube_fits(values["cube"], values["variance"])
+    cube = in_rest_frame(read_cube_fits(values["cube"], values["variance"]),
+                         values["redshift"])
     sky_points = tuple(b.size for b in _sky_bases(mesh, values["order"]))
     return onto_problem_grid(cube, observed_wavelengths(mesh), sky_points, values["order"])
 
@@ -128,6 +132,9 @@ PARAMETERS = {
                   "the sky basis points", file=True),
     "variance": Field(str, "", "variance cube (FITS) of problem.cube (empty: the cube "
                       "file's STAT, VARIANCE or VAR extension)", file=True),
+    "redshift": Field(float, 0.0, "redshift z of problem.cube: its wavelengths are divided "
+                      "by 1 + z into the rest frame of the templates and the mesh",
+                      minimum=-0.5),
 }
 
 
@@ -168,7 +175,8 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
     cube_source = {}
     if prepared.cube is not None:
         # hpcinv plot gives the maps the cube's sky WCS from the result's attributes.
-        cube_source = {"cube": prepared.cube.source, "cube_wcs": prepared.cube.sky_wcs}
+        cube_source = {"cube": prepared.cube.source, "cube_wcs": prepared.cube.sky_wcs,
+                       "redshift": values["redshift"]}
     return GalaxyCube(operator=operator, data=data,
                       noise_norm=float(np.linalg.norm(blocks.equation_noise)),
                       truth=truth, grid_shape=(*sky_shape, *theta.shape),
@@ -182,11 +190,12 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
 
 def galaxy_problem(comm, mesh: str = "demo", order: int = 1, beta: float = 1.0,
                    noise_level: float = 0.01, seed: int = 0, cube: str = "",
-                   variance: str = "") -> GalaxyCube:
+                   variance: str = "", redshift: float = 0.0) -> GalaxyCube:
     """The galaxy problem on ``comm`` for a driver script: ``mesh`` a mesh name (tiny, demo,
     paper, large) or file, the other arguments as the ``galaxy`` kind's keys."""
     arguments = dict(mesh=resolve_galaxy_mesh(mesh, "mesh"), order=order, beta=beta,
-                     noise_level=noise_level, seed=seed, cube=cube, variance=variance)
+                     noise_level=noise_level, seed=seed, cube=cube, variance=variance,
+                     redshift=redshift)
     check_arguments("galaxy_problem", PARAMETERS, arguments)
     return build(agree(comm.tompi4py(), prepare, arguments), comm)
 
