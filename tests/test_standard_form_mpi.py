@@ -157,3 +157,25 @@ def test_standard_form_refuses_inconsistent_null_spaces():
         StandardForm(A, L, domain_vecs(A, CONSTANTS), full_row_rank=True)
     with pytest.raises(ValueError, match="orthonormal"):
         StandardForm(A, L, domain_vecs(A, 2 * CONSTANTS))
+
+
+@pytest.mark.mpi
+def test_random_samples_of_an_l_range_domain_agree_on_any_number_of_ranks():
+    """A L_A^+ with the gradient, whose rows (so the domain of L^+) are split by pixels:
+    the range finder's Gaussian samples are drawn by L's own row numbers, so a fixed-rank
+    randomized SVD is the same on 1 and 2 ranks (found by review)."""
+    from hpcinv.linalg.decompositions.rsvd import randomized_svd
+    from hpcinv.linalg.dense import dense_operator
+    from hpcinv.operators.regularization import regularization_operator
+
+    grid = (5, 6)
+    dense = _decaying(M, grid[0] * grid[1], seed=4)
+
+    def singular_values(comm):
+        A = dense_operator(comm, dense.shape, lambda start, stop: dense[start:stop])
+        L = regularization_operator(comm, "gradient2d", grid)
+        standard = StandardForm(A, L, L.null_space_basis())
+        return randomized_svd(standard, rank=3, oversampling=2, seed=5).s
+
+    np.testing.assert_allclose(singular_values(COMM), singular_values(PETSc.COMM_SELF),
+                               rtol=1e-9)

@@ -128,6 +128,11 @@ class Operator:
         order (random probes drawn by these numbers agree on any number of ranks)."""
         return [(self.range_layout.start, self.range_layout.stop)]
 
+    def natural_column_ranges(self) -> list:
+        """The same for this rank's entries of the domain (another operator's rows, for an
+        operator whose domain is that operator's range, as L^+'s is L's)."""
+        return [(self.domain_layout.start, self.domain_layout.stop)]
+
     def gathered_range(self, y) -> np.ndarray:
         """A range vector as one array on every rank, in the rank-independent row order of
         ``natural_row_ranges`` (collective; small vectors: tests, figures)."""
@@ -233,6 +238,12 @@ class Transposed(Operator):
         self.operator = operator
         self.symmetric = operator.symmetric
 
+    def natural_row_ranges(self) -> list:
+        return self.operator.natural_column_ranges()
+
+    def natural_column_ranges(self) -> list:
+        return self.operator.natural_row_ranges()
+
     def mult(self, x, y) -> None:
         self.operator.mult_transpose(x, y)
 
@@ -265,6 +276,9 @@ class Composed(Operator):
 
     def natural_row_ranges(self) -> list:
         return self.outer.natural_row_ranges()
+
+    def natural_column_ranges(self) -> list:
+        return self.inner.natural_column_ranges()
 
     def mult(self, x, y) -> None:
         self.inner.mult(x, self._middle)

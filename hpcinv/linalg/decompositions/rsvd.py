@@ -59,9 +59,12 @@ class _Sampler:
         (self.operator.mult if self.transpose else self.operator.mult_transpose)(x, y)
 
     def sample(self, seed: int, column: int, out) -> None:
-        """out = A omega_column."""
-        start, stop = self.omega.getOwnershipRange()
-        self.omega.getArray()[:] = normal_slice(column_seed(seed, column), start, stop)
+        """out = A omega_column, omega's entries drawn by their rank-independent numbers
+        (an L-range domain is split by pixels, not in its own order)."""
+        ranges = (self.operator.natural_row_ranges() if self.transpose
+                  else self.operator.natural_column_ranges())
+        self.omega.getArray()[:] = np.concatenate(
+            [normal_slice(column_seed(seed, column), start, stop) for start, stop in ranges])
         self.apply(self.omega, out)
 
 

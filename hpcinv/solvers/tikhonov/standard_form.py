@@ -65,6 +65,9 @@ class LAPseudoInverse(Operator):
             self._AW.append(aw)
         self._gram = np.array([dots(aw, self._AW) for aw in self._AW])
 
+    def natural_column_ranges(self) -> list:
+        return self.L.natural_row_ranges()   # the domain is L's range
+
     def aw_pinv(self, r) -> np.ndarray:
         """Coefficients of (A W)^+ r in the basis W."""
         return np.linalg.solve(self._gram, dots(r, self._AW))
