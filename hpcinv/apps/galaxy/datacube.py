@@ -11,7 +11,7 @@ problem stores rows instead: one per sky basis point, C order over (x, y) with y
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -137,11 +137,16 @@ def _cube_values(hdus, hdu, path: str, key: str) -> tuple[np.ndarray, tuple]:
     origin = (key, _where(path, hdus, hdu))
     if not hdu.is_image:
         raise InputError((key, f"{origin[1]}: not an image but a {type(hdu).__name__}"))
-    if hdu.header.get("NAXIS") != 3:
-        raise InputError((key, f"{origin[1]}: not a 3-D cube (NAXIS = {hdu.header.get('NAXIS')})"))
+    _check_three_axes(hdu.header, origin)
     if hdu.data is None:
         raise InputError((key, f"{origin[1]}: no pixels (an axis of length 0)"))
     return check_real(hdu.data, origin[1], key), origin
+
+
+def _check_three_axes(header, origin: tuple) -> None:
+    key, where = origin
+    if header.get("NAXIS") != 3:
+        raise InputError((key, f"{where}: not a 3-D cube (NAXIS = {header.get('NAXIS')})"))
 
 
 def _flux_hdu(hdus, path: str, key: str):
@@ -260,8 +265,6 @@ def in_rest_frame(cube, redshift: float):
     """A ``SpectralCube`` or ``CubeGrid`` with its wavelengths divided by 1 + ``redshift``
     (the rest frame of the templates and of the mesh's [wavelength] range).  Pixels uniform
     in ln(lambda) stay uniform, with the same step: a cube's own pixels stay its own."""
-    from dataclasses import replace
-
     if redshift == 0:
         return cube
     factor = 1.0 + redshift
@@ -274,9 +277,7 @@ def read_cube_grid(cube_path: str, key: str = "problem.cube") -> CubeGrid:
         hdu = _flux_hdu(hdus, cube_path, key)
         origin = (key, _where(cube_path, hdus, hdu))
         header = hdu.header
-        if header.get("NAXIS") != 3:
-            raise InputError((key, f"{origin[1]}: not a 3-D cube (NAXIS = "
-                                   f"{header.get('NAXIS')})"))
+        _check_three_axes(header, origin)
         nx, ny, count = (int(header[f"NAXIS{axis}"]) for axis in (1, 2, 3))
         wavelengths, edges = _wavelength_pixels(header, count, origin)
     return CubeGrid((nx, ny), wavelengths, edges, origin)

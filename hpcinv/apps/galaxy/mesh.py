@@ -82,6 +82,7 @@ def load_galaxy_mesh(path: str, key: str = "problem.mesh") -> GalaxyMesh:
         raise InputError([(key, f"mesh {path}: {k}: {m}") for k, m in problems])
     return _mesh(values, str(path))
 
+
 def base_mesh(**keys) -> GalaxyMesh:
     """A mesh of the schema's defaults with the velocity and population keys set (as
     keyword arguments named like GalaxyMesh's fields), checked as a mesh file's values are,

@@ -48,19 +48,19 @@ def usable_range(library_wavelengths: np.ndarray, velocity_range: tuple, velscal
     return float(low), float(high)
 
 
-def aligned_wavelengths(edges: np.ndarray, usable: tuple[float, float], origin: tuple
-                        ) -> tuple[tuple[float, float], float, bool]:
+def aligned_wavelengths(edges: np.ndarray, usable: tuple[float, float], origin: tuple,
+                        log_step: float | None) -> tuple[tuple[float, float], float, bool]:
     """((range low, range high), velscale, aligned) of a mesh on the cube's pixel ``edges``
-    within ``usable``: the cube's own pixels when they are uniform in ln(lambda)."""
+    within ``usable``: the cube's own pixels when they are uniform in ln(lambda), of width
+    ``log_step`` (None: they are not)."""
     inside = edges[(edges >= usable[0]) & (edges <= usable[1])]
     if inside.size < 2:
         key, where = origin
-        raise InputError((key, f"{where}: its wavelengths {edges[0]:.2f}-{edges[-1]:.2f} A hold no "
-                                  f"pixel within {usable[0]:.2f}-{usable[1]:.2f} A, where the "
-                                  f"templates cover every velocity of the range"))
-    step = _log_uniform_step(edges)
-    if step is not None:
-        return (float(inside[0]), float(inside[-1])), step * SPEED_OF_LIGHT, True
+        raise InputError((key, f"{where}: its wavelengths {edges[0]:.2f}-{edges[-1]:.2f} A "
+                               f"hold no pixel within {usable[0]:.2f}-{usable[1]:.2f} A, where "
+                               f"the templates cover every velocity of the range"))
+    if log_step is not None:
+        return (float(inside[0]), float(inside[-1])), log_step * SPEED_OF_LIGHT, True
     # Linear pixels: as many ln(lambda) pixels over the same range (pPXF's log_rebin).
     velscale = np.log(inside[-1] / inside[0]) / (inside.size - 1) * SPEED_OF_LIGHT
     return (float(inside[0]), float(inside[-1])), float(velscale), False
@@ -71,16 +71,15 @@ def mesh_for_cube(cube: CubeGrid, base: GalaxyMesh) -> tuple[GalaxyMesh, bool]:
     pixels; whether the wavelengths line up with the cube's pixels."""
     library = library_for(base, "--library")
     # The velscale is the cube's: find it first, then the range its templates reach.
-    step = _log_uniform_step(cube.edges)
-    if step is None:
-        step = np.log(cube.edges[-1] / cube.edges[0]) / cube.wavelengths.size
-    velscale = step * SPEED_OF_LIGHT
+    log_step = _log_uniform_step(cube.edges)
+    velscale = SPEED_OF_LIGHT * (log_step if log_step is not None else
+                                 np.log(cube.edges[-1] / cube.edges[0]) / cube.wavelengths.size)
     # A linear cube's velscale depends on the range kept, and the templates' margin on the
     # velscale: trim again until the range was trimmed for a velscale at least as large.
     for _ in range(10):
         usable = usable_range(library.wavelength, base.velocity_range, velscale)
         (low, high), new_velscale, aligned = aligned_wavelengths(cube.edges, usable,
-                                                                 cube.origin)
+                                                                 cube.origin, log_step)
         if new_velscale <= velscale:
             break
         velscale = new_velscale

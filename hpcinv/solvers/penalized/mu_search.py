@@ -158,7 +158,7 @@ class PenalizedIteration(IterativeMethod):
     inner_iterations = "inner_iterations"
 
     def __init__(self, operator, data, *, chi_square_target: float | None, mu: float | None,
-                 tolerance: float, max_iterations: int):
+                 tolerance: float, max_iterations: int, likelihood=None):
         if chi_square_target is None:
             if mu is None:
                 raise ArgumentError("mu", "is required when chi_square_target is None (no "
@@ -174,7 +174,7 @@ class PenalizedIteration(IterativeMethod):
         self.chi_square_target = chi_square_target
         self.tolerance = check_number("tolerance", tolerance, positive=True)
         self.initial_mu = None if mu is None else check_number("mu", mu, positive=True)
-        self.likelihood = ChiSquare(operator, data)
+        self.likelihood = likelihood or ChiSquare(operator, data)
 
     def start(self):
         """f0, a new Vec."""

@@ -47,9 +47,11 @@ class PenalizedTAO(PenalizedIteration):
     def __init__(self, operator, data, penalty, *, chi_square_target: float | None,
                  mu: float | None = None, tolerance: float = 1e-3, tao_type: str = "blmvm",
                  tao_max_iterations: int = 1000, tao_gradient_tolerance: float = 1e-7,
-                 floor: float | None = None, max_iterations: int = 100, initial=None):
+                 floor: float | None = None, max_iterations: int = 100, initial=None,
+                 likelihood=None):
         super().__init__(operator, data, chi_square_target=chi_square_target, mu=mu,
-                         tolerance=tolerance, max_iterations=max_iterations)
+                         tolerance=tolerance, max_iterations=max_iterations,
+                         likelihood=likelihood)
         if tao_type not in TAO_TYPES:
             raise ArgumentError("tao_type", f"must be one of {', '.join(TAO_TYPES)}, got "
                                             f"{tao_type!r}")

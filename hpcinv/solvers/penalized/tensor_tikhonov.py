@@ -144,9 +144,9 @@ class TensorTikhonovTAO(PenalizedTAO):
                                        "without noise): give mu with fixed_mu")
         super().__init__(operator, data, TensorMetricNorm(blocks),
                          chi_square_target=None if fixed_mu else target, mu=mu, floor=0.0,
-                         tao_type=tao_type, **options)
+                         tao_type=tao_type, likelihood=SkyMetricMisfit(blocks, data),
+                         **options)
         self.tau = tau
-        self.likelihood = SkyMetricMisfit(blocks, data)
 
     def residual_scale(self) -> float:
         """||Y||_N: the relative residual in the metric the misfit is measured in."""
