@@ -36,6 +36,7 @@ class SpectralCube:
     flux_origin: tuple          # (job key, "file[EXTENSION]"): where messages point
     variance_origin: tuple
     sky_wcs: str                # the sky axes' WCS (``sky_wcs_header``)
+    bad: np.ndarray | None = None   # (n_lambda,) True: a masked wavelength pixel
 
 
 @dataclass
@@ -46,6 +47,7 @@ class ObservedCube:
     variance: np.ndarray        # (N, R)
     source: str
     sky_wcs: str                # the cube's sky axes (``sky_wcs_header``): the maps' WCS
+    bad: np.ndarray             # (R,) True: an observed wavelength the cube's mask touches
 
     def equation_noise(self, data_gram) -> np.ndarray:
         """delta_r = sqrt(sum_i N_ii sigma_ir^2) for every wavelength r.
@@ -283,17 +285,47 @@ def read_cube_grid(cube_path: str, key: str = "problem.cube") -> CubeGrid:
     return CubeGrid((nx, ny), wavelengths, edges, origin)
 
 
+def _wavelength_mask(hdus, name: str, path: str, shape: tuple, key: str) -> np.ndarray:
+    """The bad wavelength pixels of mask extension ``name`` (non-zero = bad): a 1-D mask over
+    the wavelengths, or a 3-D one shaped as the cube, where a wavelength is bad when it is
+    bad in any spaxel (hpcinv fits every spaxel at the same wavelengths: the kernel K is one
+    matrix for all of them)."""
+    if name not in hdus:
+        present = ", ".join(hdu.name or str(index) for index, hdu in enumerate(hdus))
+        raise InputError((key, f"{path}: no extension {name!r} (it has {present})"))
+    hdu = hdus[name]
+    where = f"{path}[{name}]"
+    if not hdu.is_image or hdu.data is None:
+        raise InputError((key, f"{where}: not an image with pixels"))
+    mask = np.asarray(hdu.data)
+    if mask.shape == shape:
+        mask = mask.reshape(shape[0], -1)
+        flagged = np.zeros(shape[0], dtype=bool)
+        for start in range(0, shape[0], 256):   # a few MB at a time, not a cube of bools
+            flagged[start:start + 256] = np.any(mask[start:start + 256] != 0, axis=1)
+        return flagged
+    if mask.shape == shape[:1]:
+        return mask != 0
+    raise InputError((key, f"{where}: {_fits_shape(mask)} pixels, need {shape[0]} (one per "
+                           f"wavelength) or the cube's {_fits_shape(np.empty(shape))}"))
+
+
 def read_cube_fits(cube_path: str, variance_path: str | None = None,
-                   key: str = "problem.cube", variance_key: str = "problem.variance"
+                   key: str = "problem.cube", variance_key: str = "problem.variance",
+                   mask_extension: str = "", mask_key: str = "problem.mask_extension"
                    ) -> SpectralCube:
     """Read a cube (the primary 3-D image or the DATA extension) and its variance (the
     STAT/VARIANCE/VAR extension of the same file, or ``variance_path``), with the
-    wavelengths of its spectral WCS.  Values are checked later, where they are used."""
+    wavelengths of its spectral WCS and the bad wavelengths of ``mask_extension`` (an
+    extension of the cube's file).  Values are checked later, where they are used."""
+    bad = None
     with reading_fits(cube_path, key) as hdus:
         hdu = _flux_hdu(hdus, cube_path, key)
         flux, flux_origin = _cube_values(hdus, hdu, cube_path, key)
         wavelengths, edges = _wavelength_pixels(hdu.header, flux.shape[0], flux_origin)
         sky_wcs = sky_wcs_header(hdu.header, flux_origin)
+        if mask_extension:
+            bad = _wavelength_mask(hdus, mask_extension, cube_path, flux.shape, mask_key)
         if not variance_path:
             variance_hdu = _variance_hdu(hdus, cube_path, key, separate=False)
             variance, variance_origin = _cube_values(hdus, variance_hdu, cube_path, key)
@@ -307,7 +339,7 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
                                               f"pixels, the cube {flux_origin[1]} has "
                                               f"{_fits_shape(flux)}"))
     return SpectralCube(flux, variance, wavelengths, edges, flux_origin, variance_origin,
-                        sky_wcs)
+                        sky_wcs, bad)
 
 
 def _log_edges(centres: np.ndarray) -> np.ndarray:
@@ -374,15 +406,24 @@ def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: t
     used, weights = _rebinning(cube.edges, _log_edges(wavelengths), cube.flux_origin)
     flux, variance = cube.flux[used], cube.variance[used]
     used_wavelengths = cube.wavelengths[used]
-    _check_values(flux, ~np.isfinite(flux), cube.flux_origin, used_wavelengths, "non-finite data")
-    _check_values(variance, ~np.isfinite(variance) | (variance <= 0), cube.variance_origin,
-                  used_wavelengths, "non-positive or non-finite variance")
+    bad_in = np.zeros(flux.shape[0], dtype=bool) if cube.bad is None else cube.bad[used]
+    # An observed pixel is bad when a bad cube pixel contributes to it; the values of bad
+    # pixels are never looked at (NaN there is common), those of the others must be sound.
+    bad = bad_in if weights is None else (weights @ bad_in) > 0
+    needed = ~bad if weights is None else weights[~bad].sum(axis=0) > 0
+    _check_values(flux, ~np.isfinite(flux) & needed[:, None, None], cube.flux_origin,
+                  used_wavelengths, "non-finite data")
+    _check_values(variance, (~np.isfinite(variance) | (variance <= 0)) &
+                  needed[:, None, None], cube.variance_origin, used_wavelengths,
+                  "non-positive or non-finite variance")
+    if not needed.all():   # copies (of a slice of the cube) only when a mask applies
+        flux, variance = flux.copy(), variance.copy()
+        flux[~needed], variance[~needed] = 0.0, 1.0
     # Pixels are independent, so a rebinned pixel sum_i W_ji f_i has variance
     # sum_i W_ji^2 sigma_i^2.  Neighbouring output pixels that share an input pixel become
     # correlated; delta_r needs only each wavelength's own variance.
-    if weights is None:   # the mesh's pixels are the cube's own
-        return ObservedCube(flux=fits_to_rows(flux), variance=fits_to_rows(variance),
-                            source=cube.flux_origin[1], sky_wcs=cube.sky_wcs)
-    return ObservedCube(flux=fits_to_rows(np.tensordot(weights, flux, axes=1)),
-                        variance=fits_to_rows(np.tensordot(weights ** 2, variance, axes=1)),
-                        source=cube.flux_origin[1], sky_wcs=cube.sky_wcs)
+    if weights is not None:   # else the mesh's pixels are the cube's own
+        flux = np.tensordot(weights, flux, axes=1)
+        variance = np.tensordot(weights ** 2, variance, axes=1)
+    return ObservedCube(flux=fits_to_rows(flux), variance=fits_to_rows(variance),
+                        source=cube.flux_origin[1], sky_wcs=cube.sky_wcs, bad=bad)

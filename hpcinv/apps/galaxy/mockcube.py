@@ -26,6 +26,9 @@ def check_mock_job(spec: JobSpec) -> None:
     if problem["noise_level"] == 0:
         raise InputError(("problem.noise_level", "must be > 0: the cube's variance (STAT) "
                                                  "would be zero"))
+    if problem["good_wavelengths"]:
+        raise InputError(("problem.good_wavelengths", "a mock cube holds every observed "
+                                                      "pixel; mask the job that reads it"))
 
 
 def _check_target(path: str) -> None:

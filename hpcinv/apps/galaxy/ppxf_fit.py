@@ -82,6 +82,22 @@ def fit_options(mesh, wavelengths, template_wavelengths, regul: float) -> dict:
             "bounds": bounds, "regul": regul, "quiet": True}
 
 
+def on_every_pixel(spectra: np.ndarray, noise: np.ndarray, fitted: np.ndarray,
+                   options: dict) -> tuple:
+    """(spectra, noise) of the fitted pixels spread over all the mesh's observed pixels, and
+    ``options`` with pPXF's goodpixels: pPXF convolves a contiguous ln-lambda spectrum, and
+    fits only the pixels a wavelength mask left, as hpcinv does.  The left-out pixels hold
+    each spectrum's median (so its scale for the fit stays) and unit noise; pPXF never
+    looks at them."""
+    if fitted.all():
+        return spectra, noise, options
+    full = np.repeat(np.median(spectra, axis=1, keepdims=True), fitted.size, axis=1)
+    full[:, fitted] = spectra
+    full_noise = np.ones_like(full)
+    full_noise[:, fitted] = noise
+    return full, full_noise, {**options, "goodpixels": np.flatnonzero(fitted)}
+
+
 def fit_spectra(ppxf, templates, spectra, noise, options: dict, progress) -> tuple:
     """Fit each row of ``spectra``; return (kinematics (n, MOMENTS), weights (n, n_metal,
     n_age)).  Each spectrum is scaled to median 1 for the fit, as pPXF's regularisation

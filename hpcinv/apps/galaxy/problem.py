@@ -8,11 +8,11 @@ matrix N, the unknown's metric M = Psi (x) Phi with the H^s Gram matrices (weigh
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .templates import TemplateLibrary
+from .templates import TemplateLibrary, at_resolution
 from ...core.jobspec import Field
 from ...linalg.layout import Layout
 from ...linalg.random import normal_slice
@@ -41,8 +41,9 @@ class GalaxyCube(Problem):
     """A galaxy problem: the Problem (with its tensor block rows as a capability, for PNKR)
     plus what derived maps need."""
     theta: Theta = None
-    wavelengths: np.ndarray = None
+    wavelengths: np.ndarray = None      # the fitted observed wavelengths (K's rows)
     derived_grid: DerivedGrid = None
+    fitted: np.ndarray = None           # over the mesh's observed wavelengths: fitted or not
 
     @property
     def block_rows(self) -> TensorBlockRows:
@@ -85,20 +86,60 @@ def _sky_bases(mesh: GalaxyMesh, order: int) -> list[Basis1D]:
     return [Basis1D(np.linspace(*mesh.omega_range, n), order) for n in mesh.omega_nodes]
 
 
+_NEEDS_CUBE = {"variance": "the mock galaxy's noise is its own",
+               "redshift": "the mock galaxy is made in the rest frame",
+               "mask_extension": "it names an extension of the cube's file"}
+
+
 def _observed_cube(values: dict, mesh: GalaxyMesh) -> ObservedCube | None:
     """The job's datacube on the problem's grids, or None for the mock galaxy."""
     if not values["cube"]:
-        if values["variance"]:
-            raise InputError(("problem.variance", "needs problem.cube (the mock galaxy's "
-                                                  "noise is its own)"))
-        if values["redshift"]:
-            raise InputError(("problem.redshift", "needs problem.cube (the mock galaxy is "
-                                                  "made in the rest frame)"))
+        for name, reason in _NEEDS_CUBE.items():
+            if values[name]:
+                raise InputError((f"problem.{name}", f"needs problem.cube ({reason})"))
         return None
-    cube = in_rest_frame(read_cube_fits(values["cube"], values["variance"]),
+    cube = in_rest_frame(read_cube_fits(values["cube"], values["variance"],
+                                        mask_extension=values["mask_extension"]),
                          values["redshift"])
     sky_points = tuple(b.size for b in _sky_bases(mesh, values["order"]))
     return onto_problem_grid(cube, observed_wavelengths(mesh), sky_points, values["order"])
+
+
+def _check_wavelength_ranges(ranges: list) -> str | None:
+    for index, pair in enumerate(ranges):
+        if len(pair) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                     for x in pair) or not 0 < pair[0] < pair[1]:
+            return (f"entry {index} is {pair!r}: each good range is [low, high] in Angstrom "
+                    f"with 0 < low < high")
+    return None
+
+
+def fitted_pixels(wavelengths: np.ndarray, good_ranges: list, bad: np.ndarray | None
+                  ) -> np.ndarray:
+    """Which observed pixels are fitted: centre inside a good range (all when there are
+    none) and not masked by the cube (``bad``)."""
+    fitted = np.ones(wavelengths.size, dtype=bool)
+    if good_ranges:
+        fitted = np.zeros(wavelengths.size, dtype=bool)
+        for low, high in good_ranges:
+            fitted |= (wavelengths >= low) & (wavelengths <= high)
+    return fitted if bad is None else fitted & ~bad
+
+
+def _fitted_or_refused(values: dict, mesh: GalaxyMesh, cube: ObservedCube | None
+                       ) -> np.ndarray:
+    wavelengths = observed_wavelengths(mesh)
+    fitted = fitted_pixels(wavelengths, values["good_wavelengths"],
+                           None if cube is None else cube.bad)
+    # A Theta basis of L functions needs at least as many equations to be determined at
+    # all; fewer is a mask that left (almost) nothing, a mistake worth stopping for.
+    if fitted.sum() < 2:
+        masked = "" if cube is None else f", {int(cube.bad.sum())} masked by the cube"
+        raise InputError(("problem.good_wavelengths",
+                          f"leaves {int(fitted.sum())} of the mesh's {wavelengths.size} "
+                          f"observed pixels ({wavelengths[0]:.1f}-{wavelengths[-1]:.1f} A, "
+                          f"rest frame{masked}) to fit"))
+    return fitted
 
 
 def _observed_data(cube: ObservedCube, operator: CubeOperator, blocks: TensorBlockRows):
@@ -115,6 +156,7 @@ class _Prepared:
     library: object
     values: dict
     cube: ObservedCube | None = None
+    fitted: np.ndarray | None = None     # the observed pixels fitted (K's rows kept)
 
 
 PARAMETERS = {
@@ -135,6 +177,15 @@ PARAMETERS = {
     "redshift": Field(float, 0.0, "redshift z of problem.cube: its wavelengths are divided "
                       "by 1 + z into the rest frame of the templates and the mesh",
                       minimum=-0.5),
+    "instrumental_fwhm": Field(float, 0.0, "FWHM of the data's line-spread function in "
+                               "Angstrom, observed frame (0: the templates' own, 2.51 A for "
+                               "MILES); the templates are convolved to it", minimum=0),
+    "good_wavelengths": Field(list, [], "rest-frame [low, high] Angstrom ranges of the "
+                              "observed pixels to fit (empty: all of the mesh's)", items=list,
+                              check=_check_wavelength_ranges),
+    "mask_extension": Field(str, "", "extension of problem.cube's file flagging bad pixels "
+                            "(non-zero), one per wavelength or shaped as the cube; a "
+                            "wavelength bad in any spaxel is not fitted"),
 }
 
 
@@ -142,7 +193,13 @@ def prepare(values: dict) -> _Prepared:
     """The mesh, the template library and any datacube, read and checked on this rank."""
     mesh = load_galaxy_mesh(values["mesh"])
     cube = _observed_cube(values, mesh)
-    return _Prepared(mesh, library_for(mesh), values, cube)
+    library = library_for(mesh)
+    if values["instrumental_fwhm"]:
+        library = at_resolution(library, values["instrumental_fwhm"] / (1 + values["redshift"]))
+    fitted = _fitted_or_refused(values, mesh, cube)
+    if cube is not None:
+        cube = replace(cube, flux=cube.flux[:, fitted], variance=cube.variance[:, fitted])
+    return _Prepared(mesh, library, values, cube, fitted)
 
 
 def build(prepared: _Prepared, comm) -> GalaxyCube:
@@ -150,6 +207,7 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
     mesh, values, order = prepared.mesh, prepared.values, prepared.values["order"]
     theta = theta_for(mesh, prepared.library, order)
     kernel, wavelengths, flux_scale = build_kernel(mesh, prepared.library, theta)
+    kernel, wavelengths = kernel[prepared.fitted], wavelengths[prepared.fitted]
     sky = _sky_bases(mesh, order)
     sky_shape = tuple(b.size for b in sky)
     data_gram = sobolev_gram(sky, 0.0)
@@ -183,19 +241,24 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
                       attributes={"mesh": mesh.source, "order": order,
                                   "beta": values["beta"],
                                   "templates": prepared.library.source,
-                                  "flux_scale": flux_scale, **cube_source},
+                                  "flux_scale": flux_scale,
+                                  "instrumental_fwhm": values["instrumental_fwhm"],
+                                  "fitted_pixels": int(prepared.fitted.sum()), **cube_source},
                       noise_free_data=noise_free, capabilities=[blocks], theta=theta,
-                      wavelengths=wavelengths, derived_grid=grid)
+                      wavelengths=wavelengths, derived_grid=grid, fitted=prepared.fitted)
 
 
 def galaxy_problem(comm, mesh: str = "demo", order: int = 1, beta: float = 1.0,
                    noise_level: float = 0.01, seed: int = 0, cube: str = "",
-                   variance: str = "", redshift: float = 0.0) -> GalaxyCube:
+                   variance: str = "", redshift: float = 0.0, instrumental_fwhm: float = 0.0,
+                   good_wavelengths=(), mask_extension: str = "") -> GalaxyCube:
     """The galaxy problem on ``comm`` for a driver script: ``mesh`` a mesh name (tiny, demo,
     paper, large) or file, the other arguments as the ``galaxy`` kind's keys."""
     arguments = dict(mesh=resolve_galaxy_mesh(mesh, "mesh"), order=order, beta=beta,
                      noise_level=noise_level, seed=seed, cube=cube, variance=variance,
-                     redshift=redshift)
+                     redshift=redshift, instrumental_fwhm=instrumental_fwhm,
+                     good_wavelengths=[list(pair) for pair in good_wavelengths],
+                     mask_extension=mask_extension)
     check_arguments("galaxy_problem", PARAMETERS, arguments)
     return build(agree(comm.tompi4py(), prepare, arguments), comm)
 
@@ -228,8 +291,12 @@ def _mock_data(prepared: _Prepared, theta: Theta, sky: list, theta_weights: tupl
     cube = operator.rows(data, kernel.shape[0])
     noise = np.zeros_like(cube)
     if values["noise_level"] > 0:
-        first = start * kernel.shape[0]
-        noise = normal_slice(values["seed"] + 1, first, first + cube.size).reshape(cube.shape)
+        # Drawn for every observed pixel and then selected, so a wavelength mask leaves the
+        # fitted pixels' noise as it is without one.
+        fitted = prepared.fitted
+        first = start * fitted.size
+        noise = normal_slice(values["seed"] + 1, first,
+                             first + rows * fitted.size).reshape(rows, -1)[:, fitted]
         noise *= noise_deviation(cube, values["noise_level"])
         cube += noise
     # The paper's delta_r bounds the noise, ||y_r^delta - y_r|| <= delta_r.  For a mock

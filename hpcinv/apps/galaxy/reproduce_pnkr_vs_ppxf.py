@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, ppxf_on_every_rank, ppxf_rows,
-                       ppxf_templates)
+from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, on_every_pixel, ppxf_on_every_rank,
+                       ppxf_rows, ppxf_templates)
 
 HELP = "pPXF (Gauss-Hermite order 6, same templates) against PNKR on the mock galaxy"
 
@@ -242,6 +242,7 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     per spectrum, and the velocity weights of the LOSVD errors."""
     from ...core.jobspec import PROBLEMS
     from .derived import gathered_products
+    from .kernel import observed_wavelengths
     from ...core.mpi import agree
 
     mpi = comm.tompi4py()
@@ -250,9 +251,12 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     problem = kind.build(prepared, comm)
     _check_same_sizes(problem, path)
     cube, noise = _local_cube(problem, path, spec.problem["noise_level"])
+    wavelengths = observed_wavelengths(prepared.mesh)
     template_wavelengths, templates = ppxf_templates(
-        prepared.library, prepared.mesh, problem.wavelengths, problem.attributes["flux_scale"])
-    options = fit_options(prepared.mesh, problem.wavelengths, template_wavelengths, regul)
+        prepared.library, prepared.mesh, wavelengths, problem.attributes["flux_scale"])
+    cube, noise, options = on_every_pixel(
+        cube, noise, problem.fitted,
+        fit_options(prepared.mesh, wavelengths, template_wavelengths, regul))
     spectra = problem.operator.spatial_layout.size
     if mpi.rank == 0:
         print(f"hpcinv: fitting {spectra} spectra with pPXF on {mpi.size} rank(s)",

@@ -170,6 +170,37 @@ def load_library(directory, key: str = "templates") -> TemplateLibrary:
     return TemplateLibrary(wavelength, spectra, metallicities, ages, fwhm, str(directory))
 
 
+# FWHM = 2 sqrt(2 ln 2) sigma for a Gaussian line-spread function.
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+
+
+def at_resolution(library: TemplateLibrary, fwhm: float, key: str = "problem.instrumental_fwhm"
+                  ) -> TemplateLibrary:
+    """The library convolved to a coarser instrumental resolution ``fwhm`` (Angstrom, in the
+    library's rest frame): a Gaussian of FWHM sqrt(fwhm^2 - library.fwhm^2), since Gaussian
+    line-spread functions add in quadrature (as pPXF's examples match templates to data).
+    ``fwhm`` equal to the library's returns it unchanged; a finer one cannot be reached."""
+    if fwhm == library.fwhm:
+        return library
+    if not np.isfinite(library.fwhm):
+        raise InputError((key, f"the templates {library.source} do not state their resolution "
+                               f"(MILES file names carry FWHM_2.51): a {fwhm} A data "
+                               f"resolution cannot be matched"))
+    if fwhm < library.fwhm:
+        raise InputError((key, f"{fwhm} A is finer than the templates' {library.fwhm} A "
+                               f"({library.source}): they cannot be sharpened; give the data's "
+                               f"FWHM only where it is coarser"))
+    from scipy.ndimage import gaussian_filter1d
+
+    step = library.wavelength[1] - library.wavelength[0]
+    sigma_pixels = np.sqrt(fwhm ** 2 - library.fwhm ** 2) / FWHM_PER_SIGMA / step
+    # "nearest" repeats the end values: no dark or bright rim at the library's ends.
+    spectra = gaussian_filter1d(library.spectra, sigma_pixels, axis=-1, mode="nearest",
+                                truncate=5.0)
+    return TemplateLibrary(library.wavelength, spectra, library.metallicities, library.ages,
+                           float(fwhm), library.source)
+
+
 def log_grid(lam_min: float, lam_max: float, velscale: float) -> np.ndarray:
     """Pixel centres uniform in ln(lambda) with spacing velscale/c from lam_min; the pixel
     count is ln(lam_max/lam_min) c / velscale rounded, as the paper counts 687 pixels."""

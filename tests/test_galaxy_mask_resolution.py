@@ -1,0 +1,200 @@
+"""What a galaxy problem fits: the instrumental resolution (templates convolved to the data's
+FWHM), wavelength masks (good ranges, a cube's mask extension), on 1 and 2 ranks."""
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from hpcinv.apps.galaxy.datacube import onto_problem_grid, read_cube_fits
+from hpcinv.apps.galaxy.kernel import build_kernel, library_for, observed_wavelengths, theta_for
+from hpcinv.apps.galaxy.mesh import load_galaxy_mesh
+from hpcinv.apps.galaxy.mockcube import write_mock_cube
+from hpcinv.apps.galaxy.templates import FWHM_PER_SIGMA, TemplateLibrary, at_resolution
+from hpcinv.core.errors import InputError
+from hpcinv.core.jobspec import PROBLEMS, parse_spec
+from hpcinv.core.petsc_env import initialize
+from helpers import ROOT, build_job, gather
+
+PETSc = initialize()
+WORLD = PETSc.COMM_WORLD
+TINY = ROOT / "meshes/galaxy/tiny.toml"
+TINY_SKY = (5, 4)
+# Two rest-frame windows of the tiny mesh's 4900-5400 A, leaving out the Mg b region.
+GOOD = [[4900.0, 5100.0], [5250.0, 5400.0]]
+
+
+def _job(extra="", noise=0.01):
+    return (f'[problem]\nkind = "galaxy"\nmesh = "{TINY}"\nnoise_level = {noise}\n{extra}'
+            f'[solver]\nkind = "pnkr"\nmax_iterations = 2\n')
+
+
+def _line_library(fwhm=2.51, step=0.25):
+    """One template: a flat continuum with a Gaussian absorption line of the library's FWHM
+    at 5000 A (as an unresolved line looks in a library of that resolution)."""
+    wavelength = np.arange(4800.0, 5200.0, step)
+    sigma = fwhm / FWHM_PER_SIGMA
+    line = 0.5 * np.exp(-0.5 * ((wavelength - 5000.0) / sigma) ** 2)
+    return TemplateLibrary(wavelength, (1.0 - line)[None, None], np.array([0.0]),
+                           np.array([1.0]), fwhm, "line")
+
+
+def _line_moments(library):
+    depth = 1.0 - library.spectra[0, 0]
+    weights = depth / depth.sum()
+    centre = weights @ library.wavelength
+    return depth.sum(), centre, np.sqrt(weights @ (library.wavelength - centre) ** 2)
+
+
+def test_templates_convolved_to_the_data_resolution_have_its_line_width():
+    library = _line_library()
+    convolved = at_resolution(library, 6.0)
+    assert convolved.fwhm == 6.0
+    area, centre, sigma = _line_moments(convolved)
+    area0, centre0, sigma0 = _line_moments(library)
+    # Gaussian widths add in quadrature: the line's sigma becomes the data's, its
+    # equivalent width and centre stay.
+    assert sigma0 == pytest.approx(2.51 / FWHM_PER_SIGMA, rel=1e-6)
+    assert sigma == pytest.approx(6.0 / FWHM_PER_SIGMA, rel=1e-4)
+    assert area == pytest.approx(area0, rel=1e-9)
+    assert centre == pytest.approx(centre0, abs=1e-9)
+    assert at_resolution(library, 2.51) is library
+
+
+def test_a_resolution_the_templates_cannot_reach_is_refused():
+    with pytest.raises(InputError, match="problem.instrumental_fwhm.*finer than the templates"):
+        at_resolution(_line_library(), 2.0)
+    unknown = _line_library()
+    unknown.fwhm = float("nan")
+    with pytest.raises(InputError, match="do not state their resolution"):
+        at_resolution(unknown, 3.0)
+
+
+def test_the_instrumental_fwhm_convolves_the_kernels_templates():
+    mesh = load_galaxy_mesh(str(TINY))
+    library = library_for(mesh)
+    theta = theta_for(mesh, library, 1)
+    sharp = build_kernel(mesh, library, theta)[0]
+    broad = build_kernel(mesh, at_resolution(library, 5.0), theta)[0]
+    problem = build_job(PETSc.COMM_SELF, _job("instrumental_fwhm = 5.0\n"))[1]
+    np.testing.assert_allclose(problem.operator.kernel, broad, rtol=1e-12)
+    assert problem.attributes["instrumental_fwhm"] == 5.0
+    assert np.abs(broad - sharp).max() > 0.01 * np.abs(sharp).max()
+
+
+@pytest.mark.mpi
+def test_good_wavelengths_fit_only_those_pixels_with_the_same_data():
+    whole = build_job(PETSc.COMM_SELF, _job())[1]
+    wavelengths = observed_wavelengths(load_galaxy_mesh(str(TINY)))
+    inside = ((wavelengths >= 4900) & (wavelengths <= 5100)) | \
+             ((wavelengths >= 5250) & (wavelengths <= 5400))
+    assert 0 < inside.sum() < wavelengths.size
+    masked = build_job(WORLD, _job(f"good_wavelengths = {GOOD}\n"))[1]
+    assert np.array_equal(masked.fitted, inside)
+    np.testing.assert_array_equal(masked.wavelengths, wavelengths[inside])
+    np.testing.assert_array_equal(masked.operator.kernel, whole.operator.kernel[inside])
+    # The mock draws its noise for every pixel: the fitted pixels' data and delta_r are
+    # those of the unmasked mock.
+    rows = whole.operator.spatial_layout.size
+    np.testing.assert_allclose(gather(masked.data).reshape(rows, -1),
+                               gather(whole.data).reshape(rows, -1)[:, inside], rtol=1e-14)
+    np.testing.assert_allclose(masked.block_rows.equation_noise,
+                               whole.block_rows.equation_noise[inside], rtol=1e-14)
+    assert masked.attributes["fitted_pixels"] == inside.sum()
+
+
+def _masked_cube(path, mask):
+    """The tiny mock's cube with a MASK extension and NaN flux wherever the mask is set
+    (collective: rank 0 edits the file the others then read)."""
+    write_mock_cube(parse_spec(_job()), str(path))
+    mpi = WORLD.tompi4py()
+    if mpi.rank == 0:
+        with fits.open(path, mode="update") as hdus:
+            hdus["DATA"].data[mask != 0] = np.nan    # whole planes for a 1-D mask
+            hdus.append(fits.ImageHDU(mask.astype(np.uint8), name="MASK"))
+    mpi.Barrier()
+    return path
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("shape", ["per-wavelength", "cube"])
+def test_a_cubes_mask_extension_leaves_out_its_wavelengths(shape, mpi_tmp_path):
+    pixels = observed_wavelengths(load_galaxy_mesh(str(TINY))).size
+    bad = np.zeros(pixels, dtype=bool)
+    bad[[3, 40, 41]] = True
+    if shape == "per-wavelength":
+        mask = bad.astype(np.uint8)
+    else:   # one spaxel's pixel is enough to leave its wavelength out for all spaxels
+        mask = np.zeros((pixels, TINY_SKY[1], TINY_SKY[0]), dtype=np.uint8)
+        mask[3, 0, 0] = mask[40, 2, 4] = mask[41, 3, 1] = 4
+    path = _masked_cube(mpi_tmp_path / f"masked-{shape}.fits", mask)
+    whole = build_job(PETSc.COMM_SELF, _job())[1]     # the mock the cube was written from
+    masked = build_job(WORLD, _job(f'cube = "{path}"\nmask_extension = "MASK"\n'))[1]
+    assert np.array_equal(masked.fitted, ~bad)
+    rows = whole.operator.spatial_layout.size
+    np.testing.assert_allclose(gather(masked.data).reshape(rows, -1),
+                               gather(whole.data).reshape(rows, -1)[:, ~bad], rtol=1e-10)
+    # Without the mask the NaNs it covers are an error naming the cube.
+    with pytest.raises(InputError, match="non-finite data"):
+        build_job(PETSc.COMM_SELF, _job(f'cube = "{path}"\n'))
+
+
+def test_a_bad_pixel_of_a_rebinned_cube_masks_the_pixels_it_falls_in(tmp_path):
+    linear = np.arange(4800.0, 5500.0, 1.25)
+    flux = np.ones((linear.size, TINY_SKY[1], TINY_SKY[0]))
+    bad_pixel = 200
+    flux[bad_pixel] = np.nan
+    header = fits.Header({"CTYPE3": "AWAV", "CUNIT3": "Angstrom", "CRPIX3": 1.0,
+                          "CRVAL3": linear[0], "CDELT3": 1.25})
+    mask = np.zeros(linear.size, dtype=np.int16)
+    mask[bad_pixel] = 1
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(flux, header, name="DATA"),
+                  fits.ImageHDU(np.ones_like(flux), header, name="STAT"),
+                  fits.ImageHDU(mask, name="DQ")]).writeto(tmp_path / "linear.fits")
+    wavelengths = observed_wavelengths(load_galaxy_mesh(str(TINY)))
+    cube = read_cube_fits(str(tmp_path / "linear.fits"), mask_extension="DQ")
+    observed = onto_problem_grid(cube, wavelengths, TINY_SKY, 1)
+    ratio = np.sqrt(wavelengths[1] / wavelengths[0])
+    low, high = linear[bad_pixel] - 0.625, linear[bad_pixel] + 0.625
+    overlapping = (wavelengths * ratio > low) & (wavelengths / ratio < high)
+    assert 1 <= overlapping.sum() <= 2
+    assert np.array_equal(observed.bad, overlapping)
+    np.testing.assert_allclose(observed.flux[:, ~overlapping], 1.0, rtol=1e-12)
+
+
+def _prepare(extra):
+    return PROBLEMS.get("galaxy", "problem.kind").prepare(parse_spec(_job(extra)).problem)
+
+
+def test_bad_masks_are_input_errors_naming_the_key(tmp_path):
+    with pytest.raises(InputError, match=r"problem.good_wavelengths.*entry 0"):
+        _prepare("good_wavelengths = [[5100.0, 5000.0]]\n")
+    with pytest.raises(InputError, match=r"problem.good_wavelengths.*leaves 0 of the mesh"):
+        _prepare("good_wavelengths = [[6000.0, 6100.0]]\n")
+    with pytest.raises(InputError, match="problem.mask_extension.*needs problem.cube"):
+        _prepare('mask_extension = "DQ"\n')
+    path = tmp_path / "cube.fits"
+    write_mock_cube(parse_spec(_job()), str(path))
+    with pytest.raises(InputError, match=r"problem.mask_extension.*no extension 'DQ'.*STAT"):
+        _prepare(f'cube = "{path}"\nmask_extension = "DQ"\n')
+    with fits.open(path, mode="update") as hdus:
+        hdus.append(fits.ImageHDU(np.zeros((3, 4), dtype=np.uint8), name="DQ"))
+    with pytest.raises(InputError, match=r"problem.mask_extension.*\[DQ\].*4 x 3"):
+        _prepare(f'cube = "{path}"\nmask_extension = "DQ"\n')
+    with pytest.raises(InputError, match="problem.good_wavelengths.*mask the job"):
+        write_mock_cube(parse_spec(_job(f"good_wavelengths = {GOOD}\n")),
+                        str(tmp_path / "mock.fits"))
+
+
+def test_ppxf_sees_the_same_fitted_pixels_through_goodpixels():
+    from hpcinv.apps.galaxy.ppxf_fit import on_every_pixel
+
+    fitted = np.array([True, False, True, True, False])
+    spectra = np.array([[1.0, 2.0, 3.0], [4.0, 6.0, 8.0]])
+    noise = np.full_like(spectra, 0.1)
+    full, full_noise, options = on_every_pixel(spectra, noise, fitted, {"moments": 6})
+    np.testing.assert_array_equal(full[:, fitted], spectra)
+    np.testing.assert_array_equal(full[:, ~fitted], [[2.0, 2.0], [6.0, 6.0]])
+    np.testing.assert_array_equal(full_noise[:, fitted], noise)
+    np.testing.assert_array_equal(options["goodpixels"], [0, 2, 3])
+    assert options["moments"] == 6
+    unmasked = on_every_pixel(spectra, noise, np.ones(3, dtype=bool), {"moments": 6})
+    assert unmasked[0] is spectra and "goodpixels" not in unmasked[2]
