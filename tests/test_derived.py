@@ -3,6 +3,7 @@ import h5py
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.wcs import WCS
 
 from hpcinv.apps.galaxy.derived import DerivedGrid, gathered_products, hermite, maps
 from hpcinv.linalg.layout import Layout
@@ -70,6 +71,10 @@ def test_galaxy_products_agree_on_one_and_two_ranks():
     assert set(one) == set(many)
     assert one["mu_v"].shape == serial.grid_shape[:2]
     assert one["losvd"].shape == (9, serial.grid_shape[2])
+    assert one["losvd_cube"].shape == serial.grid_shape[:3]
+    indices = serial.derived_grid.losvd_indices()
+    np.testing.assert_array_equal(
+        one["losvd_cube"].reshape(-1, serial.grid_shape[2])[indices], one["losvd"])
     for name in one:
         scale = np.nanmax(np.abs(one[name]))
         np.testing.assert_allclose(many[name], one[name], rtol=1e-10, atol=1e-12 * scale,
@@ -81,7 +86,9 @@ def test_plot_writes_figures_and_fits_maps(tmp_path):
     from hpcinv.apps.galaxy.derived import grid_products
 
     grid = _grid(np.linspace(-1000, 1000, 41))
-    rows = _rows(np.exp(-0.5 * (grid.velocity / 100) ** 2))
+    # A LOSVD shifted by 50 km/s from one sky point to the next: orientation shows.
+    rows = np.vstack([_rows(np.exp(-0.5 * ((grid.velocity - 50 * k) / 100) ** 2), 1)
+                      for k in range(9)])
     products = grid_products(grid)
     layout = Layout.default(PETSc.COMM_SELF, rows.shape[0])
     products.update(gathered_products(rows, grid, layout))
@@ -102,6 +109,16 @@ def test_plot_writes_figures_and_fits_maps(tmp_path):
         assert {"MU_V", "TRUTH_MU_V", "H5", "MEAN_AGE", "MASS", "TRUTH_MASS"} <= \
             {hdu.name for hdu in hdus}
         np.testing.assert_allclose(hdus["SIGMA_V"].data, products["sigma_v"].T)
+        # Every spaxel's LOSVD, FITS order (v, y, x), velocity on axis 3.
+        losvd = hdus["LOSVD"]
+        np.testing.assert_allclose(losvd.data, products["losvd_cube"].transpose(2, 1, 0))
+        x, y = 1, 2     # sky point 1 * 3 + 2 = 5: mean 250 km/s
+        np.testing.assert_allclose(losvd.data[:, y, x], products["losvd_cube"][x, y])
+        assert products["mu_v"][x, y] == pytest.approx(250, abs=1)
+        assert grid.velocity[np.argmax(losvd.data[:, y, x])] == 250
+        velocity = WCS(losvd.header).pixel_to_world_values(0, 0, np.arange(grid.velocity.size))[2]
+        np.testing.assert_allclose(velocity, grid.velocity, rtol=1e-9)
+        assert losvd.header["CUNIT3"] == "km/s" and "TRUTH_LOSVD" in hdus
         assert hdus["MU_V"].header["CRVAL1"] == -1.0
 
 

@@ -1,6 +1,7 @@
 """Derived products of a 5-D distribution f(x, y, v, [M/H], age) (paper, Section 5.1):
 maps of mean age and metallicity (mass-weighted), of the light-weighted LOSVD's mean mu_v,
-dispersion sigma_v and Gauss-Hermite moments h3-h5, and LOSVDs at nine sky positions.
+dispersion sigma_v and Gauss-Hermite moments h3-h5, and the LOSVD of every sky basis point
+(``losvd_cube``, (nx, ny, Lv)), nine of them picked out for figures (``losvd``).
 
 Coefficients are read as values of f at the basis points (nodes for s = 1, cell centres for
 s = 0) and integrated with the bases' integrals, so the same formulas serve the truth, a
@@ -94,13 +95,15 @@ def maps(rows: np.ndarray, grid: DerivedGrid) -> dict[str, np.ndarray]:
 
 
 def gathered_products(rows: np.ndarray, grid: DerivedGrid, layout, prefix: str = "") -> dict:
-    """Maps (nx, ny) and the nine LOSVDs of rows distributed by ``layout`` (a Layout of the
-    sky basis), replicated on every rank."""
+    """Maps (nx, ny), every sky point's LOSVD (nx, ny, Lv) and the nine figure LOSVDs
+    (9, Lv) of rows distributed by ``layout`` (a Layout of the sky basis), replicated on
+    every rank."""
     local = maps(rows, grid)
     losvds = layout.gather(local.pop("losvd"))
     shape = (grid.sky_x.size, grid.sky_y.size)
     products = {prefix + name: layout.gather(values).reshape(shape)
                 for name, values in local.items()}
+    products[prefix + "losvd_cube"] = losvds.reshape(*shape, -1)
     products[prefix + "losvd"] = losvds[grid.losvd_indices()]
     return products
 

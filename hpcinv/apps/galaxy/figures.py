@@ -204,9 +204,27 @@ def provenance_header(result: ResultProducts):
     return header
 
 
+def _losvd_hdu(derived: dict, prefix: str, sky: SkyAxes):
+    """Every spaxel's light-weighted LOSVD as a cube (Lv, ny, nx): the maps' sky WCS on
+    axes 1 and 2, the velocity (km/s, linear: the basis points are uniform) on axis 3."""
+    from astropy.io import fits
+
+    velocity = np.asarray(derived["velocity"])
+    header = sky.wcs.to_header()
+    header["WCSAXES"] = 3
+    header["CTYPE3"] = ("VLOS", "line-of-sight velocity")
+    header["CUNIT3"] = "km/s"
+    header["CRPIX3"] = 1.0
+    header["CRVAL3"] = float(velocity[0])
+    header["CDELT3"] = float(velocity[1] - velocity[0]) if velocity.size > 1 else 1.0
+    header["BUNIT"] = ("s/km", "light-weighted LOSVD, unit integral over velocity")
+    cube = np.asarray(derived[prefix + "losvd_cube"]).transpose(2, 1, 0)
+    return fits.ImageHDU(cube, header=header, name=(prefix + "losvd").upper())
+
+
 def maps_fits(result: ResultProducts, sky: SkyAxes, target: Path) -> Path:
     """One image extension per map, (ny, nx) as the cube's spaxels, with the sky WCS and
-    BUNIT; written to a partial file and renamed."""
+    BUNIT, and a LOSVD cube (Lv, ny, nx); written to a partial file and renamed."""
     from astropy.io import fits
 
     hdus = [fits.PrimaryHDU(header=provenance_header(result))]
@@ -219,6 +237,8 @@ def maps_fits(result: ResultProducts, sky: SkyAxes, target: Path) -> Path:
             header["BUNIT"] = (quantity.unit, quantity.description)
             hdus.append(fits.ImageHDU(np.asarray(result.derived[name]).T, header=header,
                                       name=name.upper()))
+        if prefix + "losvd_cube" in result.derived:
+            hdus.append(_losvd_hdu(result.derived, prefix, sky))
     partial = target.with_name(target.name + ".partial")
     try:
         fits.HDUList(hdus).writeto(partial, overwrite=True)
