@@ -198,3 +198,75 @@ def test_ppxf_sees_the_same_fitted_pixels_through_goodpixels():
     assert options["moments"] == 6
     unmasked = on_every_pixel(spectra, noise, np.ones(3, dtype=bool), {"moments": 6})
     assert unmasked[0] is spectra and "goodpixels" not in unmasked[2]
+
+
+def _cube_with_left_out_spaxels(path):
+    """The tiny mock's cube with spaxel (x, y) = (0, 0) all NaN, (4, 3) flagged in a SPAXELS
+    extension, and (2, 1) 100 times noisier (S/N about 1 instead of 100)."""
+    write_mock_cube(parse_spec(_job()), str(path))
+    mpi = WORLD.tompi4py()
+    if mpi.rank == 0:
+        with fits.open(path, mode="update") as hdus:
+            hdus["DATA"].data[:, 0, 0] = np.nan
+            hdus["STAT"].data[:, 1, 2] *= 1e4
+            flags = np.zeros((TINY_SKY[1], TINY_SKY[0]), dtype=np.int32)
+            flags[3, 4] = 1
+            hdus.append(fits.ImageHDU(flags, name="SPAXELS"))
+    mpi.Barrier()
+    return path
+
+
+def _sky_row(x, y):
+    return x * TINY_SKY[1] + y      # the problem's rows: C order over (x, y)
+
+
+@pytest.mark.mpi
+def test_left_out_spaxels_are_no_equations_for_any_solver(mpi_tmp_path):
+    from hpcinv.linalg import dot_test
+    from hpcinv.solvers import IterationControl
+
+    path = _cube_with_left_out_spaxels(mpi_tmp_path / "spaxels.fits")
+    mock = build_job(PETSc.COMM_SELF, _job())[1]
+    job = _job(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\nmin_snr = 10.0\n')
+    left_out = [_sky_row(0, 0), _sky_row(4, 3), _sky_row(2, 1)]
+    results = {}
+    for comm in (PETSc.COMM_SELF, WORLD):
+        _, problem, solver = build_job(comm, job)
+        assert problem.attributes["left_out_spaxels"] == 3
+        fitted = problem.block_rows.fitted_spaxels
+        assert np.flatnonzero(~fitted).tolist() == sorted(left_out)
+        rows = problem.operator.spatial_layout.size
+        data = gather(problem.data).reshape(rows, -1)
+        np.testing.assert_allclose(data[fitted], gather(mock.data).reshape(rows, -1)[fitted],
+                                   rtol=1e-10)
+        assert not data[~fitted].any()
+        gram, full = problem.block_rows.data_gram, mock.block_rows.data_gram
+        assert abs(gram[~fitted]).sum() == 0 and abs(gram[:, ~fitted]).sum() == 0
+        np.testing.assert_array_equal(gram[fitted][:, fitted].toarray(),
+                                      full[fitted][:, fitted].toarray())
+        # D H: a Krylov solver sees no equation at a left-out spaxel either.
+        assert dot_test(problem.operator, seed=3) < 1e-13
+        state = solver.initial_state()
+        solver.solve(state, IterationControl(comm, max_iterations=2))
+        coefficients = gather(state.vectors["x"]).reshape(rows, -1)
+        assert not coefficients[~fitted].any() and coefficients[fitted].any()
+        derived = problem.derived(state.vectors["x"])
+        assert np.isnan(derived["mu_v"][0, 0]) and np.isnan(derived["losvd_cube"][4, 3]).all()
+        assert np.isfinite(derived["mu_v"][1, 1])
+        results[comm is WORLD] = coefficients
+    np.testing.assert_allclose(results[True], results[False], rtol=1e-12, atol=1e-14)
+
+
+def test_bad_spaxel_masks_are_input_errors_naming_the_key(tmp_path):
+    path = tmp_path / "cube.fits"
+    write_mock_cube(parse_spec(_job()), str(path))
+    with pytest.raises(InputError, match=r"problem.spaxel_mask.*no extension 'SPAXELS'"):
+        _prepare(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\n')
+    with fits.open(path, mode="update") as hdus:
+        hdus.append(fits.ImageHDU(np.zeros((5, 4), dtype=np.uint8), name="SPAXELS"))
+    with pytest.raises(InputError, match=r"problem.spaxel_mask.*4 x 5.*5 x 4 spaxels"):
+        _prepare(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\n')
+    with pytest.raises(InputError, match=r"problem.min_snr.*leaves no spaxel.*best has S/N"):
+        _prepare(f'cube = "{path}"\nmin_snr = 1e6\n')
+    with pytest.raises(InputError, match="problem.min_snr.*needs problem.cube"):
+        _prepare("min_snr = 3.0\n")

@@ -48,6 +48,7 @@ class ObservedCube:
     source: str
     sky_wcs: str                # the cube's sky axes (``sky_wcs_header``): the maps' WCS
     bad: np.ndarray             # (R,) True: an observed wavelength the cube's mask touches
+    bad_spaxels: np.ndarray     # (N,) True: a spaxel left out (masked, or no finite flux)
 
     def equation_noise(self, data_gram) -> np.ndarray:
         """delta_r = sqrt(sum_i N_ii sigma_ir^2) for every wavelength r.
@@ -285,6 +286,22 @@ def read_cube_grid(cube_path: str, key: str = "problem.cube") -> CubeGrid:
     return CubeGrid((nx, ny), wavelengths, edges, origin)
 
 
+def spaxel_mask(cube_path: str, name: str, shape: tuple, key: str = "problem.spaxel_mask"
+                ) -> np.ndarray:
+    """The spaxels flagged (non-zero) by the 2-D image extension ``name`` of the cube's
+    file, (ny, nx) as ``shape``."""
+    with reading_fits(cube_path, key) as hdus:
+        if name not in hdus:
+            present = ", ".join(hdu.name or str(index) for index, hdu in enumerate(hdus))
+            raise InputError((key, f"{cube_path}: no extension {name!r} (it has {present})"))
+        hdu = hdus[name]
+        if not hdu.is_image or hdu.data is None or hdu.data.shape != tuple(shape):
+            got = "no image" if not hdu.is_image or hdu.data is None else _fits_shape(hdu.data)
+            raise InputError((key, f"{cube_path}[{name}]: {got}, need an image of the cube's "
+                                   f"{shape[1]} x {shape[0]} spaxels (NAXIS1 x NAXIS2)"))
+        return np.asarray(hdu.data) != 0
+
+
 def _wavelength_mask(hdus, name: str, path: str, shape: tuple, key: str) -> np.ndarray:
     """The bad wavelength pixels of mask extension ``name`` (non-zero = bad): a 1-D mask over
     the wavelengths, or a 3-D one shaped as the cube, where a wavelength is bad when it is
@@ -399,9 +416,11 @@ def _check_values(values: np.ndarray, bad: np.ndarray, origin: tuple, wavelength
 
 
 def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: tuple,
-                      order: int) -> ObservedCube:
+                      order: int, bad_spaxels: np.ndarray | None = None) -> ObservedCube:
     """The cube at the problem's observed wavelengths (log-rebinned) and sky basis points
-    (``sky_points`` = (nx, ny), which the cube's spaxels must match one to one)."""
+    (``sky_points`` = (nx, ny), which the cube's spaxels must match one to one), without the
+    spaxels of ``bad_spaxels`` ((ny, nx), True: left out) and those with no finite flux at
+    the fitted wavelengths (outside an instrument's field, as MUSE cubes have)."""
     _check_sky(cube, sky_points, order)
     used, weights = _rebinning(cube.edges, _log_edges(wavelengths), cube.flux_origin)
     flux, variance = cube.flux[used], cube.variance[used]
@@ -411,14 +430,19 @@ def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: t
     # pixels are never looked at (NaN there is common), those of the others must be sound.
     bad = bad_in if weights is None else (weights @ bad_in) > 0
     needed = ~bad if weights is None else weights[~bad].sum(axis=0) > 0
-    _check_values(flux, ~np.isfinite(flux) & needed[:, None, None], cube.flux_origin,
-                  used_wavelengths, "non-finite data")
-    _check_values(variance, (~np.isfinite(variance) | (variance <= 0)) &
-                  needed[:, None, None], cube.variance_origin, used_wavelengths,
-                  "non-positive or non-finite variance")
-    if not needed.all():   # copies (of a slice of the cube) only when a mask applies
-        flux, variance = flux.copy(), variance.copy()
-        flux[~needed], variance[~needed] = 0.0, 1.0
+    left_out = np.zeros(flux.shape[1:], dtype=bool) if bad_spaxels is None else bad_spaxels
+    left_out = left_out | ~np.isfinite(flux[needed]).any(axis=0)
+    if left_out.all():
+        key, where = cube.flux_origin
+        raise InputError((key, f"{where}: no spaxel left to fit (every one masked or without "
+                               f"finite flux at the fitted wavelengths)"))
+    sound = needed[:, None, None] & ~left_out[None]
+    _check_values(flux, ~np.isfinite(flux) & sound, cube.flux_origin, used_wavelengths,
+                  "non-finite data")
+    _check_values(variance, (~np.isfinite(variance) | (variance <= 0)) & sound,
+                  cube.variance_origin, used_wavelengths, "non-positive or non-finite variance")
+    if not sound.all():   # copies (of a slice of the cube) only when a mask applies
+        flux, variance = np.where(sound, flux, 0.0), np.where(sound, variance, 1.0)
     # Pixels are independent, so a rebinned pixel sum_i W_ji f_i has variance
     # sum_i W_ji^2 sigma_i^2.  Neighbouring output pixels that share an input pixel become
     # correlated; delta_r needs only each wavelength's own variance.
@@ -426,4 +450,5 @@ def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: t
         flux = np.tensordot(weights, flux, axes=1)
         variance = np.tensordot(weights ** 2, variance, axes=1)
     return ObservedCube(flux=fits_to_rows(flux), variance=fits_to_rows(variance),
-                        source=cube.flux_origin[1], sky_wcs=cube.sky_wcs, bad=bad)
+                        source=cube.flux_origin[1], sky_wcs=cube.sky_wcs, bad=bad,
+                        bad_spaxels=fits_to_rows(left_out[None])[:, 0])

@@ -34,6 +34,7 @@ class DerivedGrid:
     age: np.ndarray              # (Lt,) Gyr
     theta_weights: tuple         # integrals of the v, z, t basis functions, (Lv,), (Lz,), (Lt,)
     light: np.ndarray            # (Lz, Lt) mean template flux: light per unit mass
+    left_out: np.ndarray | None = None   # (nx * ny,) sky points without data: NaN maps
 
     @property
     def theta_shape(self) -> tuple:
@@ -103,6 +104,10 @@ def gathered_products(rows: np.ndarray, grid: DerivedGrid, layout, prefix: str =
     shape = (grid.sky_x.size, grid.sky_y.size)
     products = {prefix + name: layout.gather(values).reshape(shape)
                 for name, values in local.items()}
+    if grid.left_out is not None:   # no data there: what f holds is no measurement
+        for name in local:
+            products[prefix + name][grid.left_out.reshape(shape)] = np.nan
+        losvds[grid.left_out] = np.nan
     products[prefix + "losvd_cube"] = losvds.reshape(*shape, -1)
     products[prefix + "losvd"] = losvds[grid.losvd_indices()]
     return products

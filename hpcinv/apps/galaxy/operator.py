@@ -14,11 +14,17 @@ from ...linalg.operator import Operator
 
 
 class CubeOperator(Operator):
-    """U (N x L) -> Y = U K~^T (N x R), flattened in C order."""
+    """U (N x L) -> Y = D U K~^T (N x R), flattened in C order; D is the diagonal of the
+    spatial points whose data count (``fitted_rows``, all by default): a left-out spaxel's
+    data are no equations for any solver, PNKR's and TAO's (which apply the same mask in
+    their metric, ``TensorBlockRows.fitted_spaxels``) or a Krylov solver's."""
 
-    def __init__(self, kernel: np.ndarray, spatial_layout: Layout):
+    def __init__(self, kernel: np.ndarray, spatial_layout: Layout,
+                 fitted_rows: np.ndarray | None = None):
         self.kernel = np.ascontiguousarray(kernel)
         self.spatial_layout = spatial_layout
+        self.row_mask = None if fitted_rows is None else \
+            spatial_layout.local_part(np.asarray(fitted_rows, dtype=float))[:, None]
         wavelengths, thetas = kernel.shape
         super().__init__(spatial_layout.rows_of(wavelengths), spatial_layout.rows_of(thetas))
 
@@ -27,15 +33,19 @@ class CubeOperator(Operator):
         return vec.getArray().reshape(self.spatial_layout.local_size, columns)
 
     def mult(self, x, y) -> None:
-        np.matmul(self.rows(x, self.kernel.shape[1]), self.kernel.T,
-                  out=self.rows(y, self.kernel.shape[0]))
+        out = self.rows(y, self.kernel.shape[0])
+        np.matmul(self.rows(x, self.kernel.shape[1]), self.kernel.T, out=out)
+        if self.row_mask is not None:
+            out *= self.row_mask
 
     def mult_transpose(self, y, x) -> None:
-        np.matmul(self.rows(y, self.kernel.shape[0]), self.kernel,
-                  out=self.rows(x, self.kernel.shape[1]))
+        out = self.rows(x, self.kernel.shape[1])
+        np.matmul(self.rows(y, self.kernel.shape[0]), self.kernel, out=out)
+        if self.row_mask is not None:
+            out *= self.row_mask
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
-        """Y_j = U_j K~^T for every column j at once: one batched GEMM over the k columns."""
+        """Y_j = D U_j K~^T for every column j at once: one batched GEMM over the k columns."""
         return self._batched(X, self.kernel)
 
     def rmatmat(self, Y: np.ndarray) -> np.ndarray:
@@ -50,4 +60,7 @@ class CubeOperator(Operator):
         columns = block.shape[1]
         # (rows, in, k) -> (rows, out, k): kernel @ each row's (in x k) block
         stacked = block.reshape(rows, kernel.shape[1], columns)
-        return np.matmul(kernel, stacked).reshape(-1, columns)
+        product = np.matmul(kernel, stacked)
+        if self.row_mask is not None:
+            product *= self.row_mask[:, :, None]
+        return product.reshape(-1, columns)

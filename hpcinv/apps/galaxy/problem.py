@@ -23,7 +23,7 @@ from ...core.paths import resolve_galaxy_mesh
 from ...core.problem import Problem
 from ..synthetic.problems import check_arguments
 from .bases import Basis1D, sobolev_gram
-from .datacube import ObservedCube, in_rest_frame, onto_problem_grid, read_cube_fits
+from .datacube import ObservedCube, in_rest_frame, onto_problem_grid, read_cube_fits, spaxel_mask
 from .derived import DerivedGrid, gathered_products, grid_products
 from .kernel import Theta, build_kernel, library_for, observed_wavelengths, theta_for
 from .mesh import GalaxyMesh, load_galaxy_mesh
@@ -88,7 +88,9 @@ def _sky_bases(mesh: GalaxyMesh, order: int) -> list[Basis1D]:
 
 _NEEDS_CUBE = {"variance": "the mock galaxy's noise is its own",
                "redshift": "the mock galaxy is made in the rest frame",
-               "mask_extension": "it names an extension of the cube's file"}
+               "mask_extension": "it names an extension of the cube's file",
+               "spaxel_mask": "it names an extension of the cube's file",
+               "min_snr": "the mock galaxy has no spaxels to leave out"}
 
 
 def _observed_cube(values: dict, mesh: GalaxyMesh) -> ObservedCube | None:
@@ -102,7 +104,29 @@ def _observed_cube(values: dict, mesh: GalaxyMesh) -> ObservedCube | None:
                                         mask_extension=values["mask_extension"]),
                          values["redshift"])
     sky_points = tuple(b.size for b in _sky_bases(mesh, values["order"]))
-    return onto_problem_grid(cube, observed_wavelengths(mesh), sky_points, values["order"])
+    bad_spaxels = None
+    if values["spaxel_mask"]:
+        bad_spaxels = spaxel_mask(values["cube"], values["spaxel_mask"], cube.flux.shape[1:])
+    return onto_problem_grid(cube, observed_wavelengths(mesh), sky_points, values["order"],
+                             bad_spaxels)
+
+
+def _signal_to_noise(cube: ObservedCube) -> np.ndarray:
+    """Each spaxel's median flux / sigma over the fitted pixels (pPXF users' S/N)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.median(cube.flux / np.sqrt(cube.variance), axis=1)
+
+
+def _cut_by_signal_to_noise(cube: ObservedCube, min_snr: float) -> ObservedCube:
+    if not min_snr:
+        return cube
+    bad = cube.bad_spaxels | (_signal_to_noise(cube) < min_snr)
+    if bad.all():
+        best = np.max(np.where(cube.bad_spaxels, -np.inf, _signal_to_noise(cube)))
+        raise InputError(("problem.min_snr", f"{min_snr} leaves no spaxel of {cube.source} to "
+                                             f"fit (the best has S/N {best:.3g})"))
+    return replace(cube, flux=np.where(bad[:, None], 0.0, cube.flux),
+                   variance=np.where(bad[:, None], 1.0, cube.variance), bad_spaxels=bad)
 
 
 def _check_wavelength_ranges(ranges: list) -> str | None:
@@ -140,6 +164,19 @@ def _fitted_or_refused(values: dict, mesh: GalaxyMesh, cube: ObservedCube | None
                           f"observed pixels ({wavelengths[0]:.1f}-{wavelengths[-1]:.1f} A, "
                           f"rest frame{masked}) to fit"))
     return fitted
+
+
+def _data_metric(gram, left_out: np.ndarray | None):
+    """N, or D N D with D the diagonal of the fitted spaxels: ||D e||_N, the residual's norm
+    over the spaxels whose data count.  It stays positive semi-definite, so PNKR's tests and
+    TAO's misfit take it as they take N; a left-out spaxel's coefficients are then set by
+    the H^s metric's coupling to its neighbours alone (TAO) or left as they start (PNKR)."""
+    if left_out is None:
+        return gram
+    import scipy.sparse as sp
+
+    keep = sp.diags((~left_out).astype(float))
+    return (keep @ gram @ keep).tocsr()
 
 
 def _observed_data(cube: ObservedCube, operator: CubeOperator, blocks: TensorBlockRows):
@@ -186,6 +223,11 @@ PARAMETERS = {
     "mask_extension": Field(str, "", "extension of problem.cube's file flagging bad pixels "
                             "(non-zero), one per wavelength or shaped as the cube; a "
                             "wavelength bad in any spaxel is not fitted"),
+    "spaxel_mask": Field(str, "", "2-D image extension of problem.cube's file flagging "
+                         "spaxels (non-zero) whose data are left out; spaxels without finite "
+                         "flux are left out without one"),
+    "min_snr": Field(float, 0.0, "leave out the spaxels whose median flux / sigma over the "
+                     "fitted pixels is below this (0: none)", minimum=0),
 }
 
 
@@ -198,7 +240,9 @@ def prepare(values: dict) -> _Prepared:
         library = at_resolution(library, values["instrumental_fwhm"] / (1 + values["redshift"]))
     fitted = _fitted_or_refused(values, mesh, cube)
     if cube is not None:
-        cube = replace(cube, flux=cube.flux[:, fitted], variance=cube.variance[:, fitted])
+        cube = _cut_by_signal_to_noise(
+            replace(cube, flux=cube.flux[:, fitted], variance=cube.variance[:, fitted]),
+            values["min_snr"])
     return _Prepared(mesh, library, values, cube, fitted)
 
 
@@ -212,8 +256,11 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
     sky_shape = tuple(b.size for b in sky)
     data_gram = sobolev_gram(sky, 0.0)
     spatial_layout = Layout.default(comm, data_gram.shape[0])
-    operator = CubeOperator(kernel, spatial_layout)
-    blocks = TensorBlockRows(kernel=kernel, data_gram=data_gram,
+    left_out = None if prepared.cube is None or not prepared.cube.bad_spaxels.any() \
+        else prepared.cube.bad_spaxels
+    operator = CubeOperator(kernel, spatial_layout, None if left_out is None else ~left_out)
+    blocks = TensorBlockRows(kernel=kernel, data_gram=_data_metric(data_gram, left_out),
+                             fitted_spaxels=None if left_out is None else ~left_out,
                              spatial_metric=sobolev_gram(sky, values["beta"]),
                              theta_metric=sobolev_gram(theta.bases, values["beta"]),
                              equation_noise=np.zeros(kernel.shape[0]),
@@ -229,7 +276,8 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
         truth, data, noise_free = None, _observed_data(prepared.cube, operator, blocks), None
     grid = DerivedGrid(sky[0].points, sky[1].points, *theta.physical_points(),
                        theta_weights=theta_weights,
-                       light=light_per_mass(prepared.library, mesh.wavelength_range, theta))
+                       light=light_per_mass(prepared.library, mesh.wavelength_range, theta),
+                       left_out=left_out)
     cube_source = {}
     if prepared.cube is not None:
         # hpcinv plot gives the maps the cube's sky WCS from the result's attributes.
@@ -243,7 +291,9 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
                                   "templates": prepared.library.source,
                                   "flux_scale": flux_scale,
                                   "instrumental_fwhm": values["instrumental_fwhm"],
-                                  "fitted_pixels": int(prepared.fitted.sum()), **cube_source},
+                                  "fitted_pixels": int(prepared.fitted.sum()),
+                                  "left_out_spaxels": 0 if left_out is None
+                                  else int(left_out.sum()), **cube_source},
                       noise_free_data=noise_free, capabilities=[blocks], theta=theta,
                       wavelengths=wavelengths, derived_grid=grid, fitted=prepared.fitted)
 
@@ -251,14 +301,15 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
 def galaxy_problem(comm, mesh: str = "demo", order: int = 1, beta: float = 1.0,
                    noise_level: float = 0.01, seed: int = 0, cube: str = "",
                    variance: str = "", redshift: float = 0.0, instrumental_fwhm: float = 0.0,
-                   good_wavelengths=(), mask_extension: str = "") -> GalaxyCube:
+                   good_wavelengths=(), mask_extension: str = "", spaxel_mask: str = "",
+                   min_snr: float = 0.0) -> GalaxyCube:
     """The galaxy problem on ``comm`` for a driver script: ``mesh`` a mesh name (tiny, demo,
     paper, large) or file, the other arguments as the ``galaxy`` kind's keys."""
     arguments = dict(mesh=resolve_galaxy_mesh(mesh, "mesh"), order=order, beta=beta,
                      noise_level=noise_level, seed=seed, cube=cube, variance=variance,
                      redshift=redshift, instrumental_fwhm=instrumental_fwhm,
                      good_wavelengths=[list(pair) for pair in good_wavelengths],
-                     mask_extension=mask_extension)
+                     mask_extension=mask_extension, spaxel_mask=spaxel_mask, min_snr=min_snr)
     check_arguments("galaxy_problem", PARAMETERS, arguments)
     return build(agree(comm.tompi4py(), prepare, arguments), comm)
 

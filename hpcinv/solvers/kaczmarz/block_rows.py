@@ -31,6 +31,9 @@ class TensorBlockRows(Capability):
     order: int = 0                # s of the bases (0: piecewise constants)
     spatial_shape: tuple = ()     # the spatial basis as a grid (C order), for smoothing
     theta_shape: tuple = ()       # the second basis as a grid (C order)
+    # 1 where a spatial point's data count, 0 where they are left out (N holds the same
+    # mask, D N D); None: all count.
+    fitted_spaxels: np.ndarray | None = None
 
     @property
     def row_start(self) -> int:

@@ -98,6 +98,8 @@ class PNKR(IterativeMethod):
         self.directions = np.ascontiguousarray(directions.T)  # b_r in row r, read per step
         self.projection_scale = np.einsum("rl,rl->r", kernel, self.directions)       # k_r^T b_r
         self.weights = blocks.local_data_weights()
+        self.fitted_spaxels = None if blocks.fitted_spaxels is None else \
+            blocks.fitted_spaxels.astype(float)
         self._noise_free, self._noise_free_norm = None, 0.0
 
     def _lumped_norm(self, rows: np.ndarray) -> float:
@@ -154,7 +156,7 @@ class PNKR(IterativeMethod):
         home_current, home_previous = current, previous
         rows = blocks.spatial_layout.local_slice
         tau, omega, noise = self.tau, self.omega, blocks.equation_noise
-        positive = self.positivity
+        positive, fitted_spaxels = self.positivity, self.fitted_spaxels
         order = rng.permutation(blocks.equations)
         current_dot, previous_dot = current @ kernel[order[0]], previous @ kernel[order[0]]
         new_dot, no_update = np.empty_like(current_dot), np.zeros(blocks.local_rows)
@@ -163,6 +165,8 @@ class PNKR(IterativeMethod):
             following = kernel[order[step + 1] if step + 1 < order.size else r]
             z_row = (1 + beta) * current_dot - beta * previous_dot
             residual = self._gather(cube[:, r] - z_row)
+            if fitted_spaxels is not None:   # left-out spaxels' data pull on nothing
+                residual *= fitted_spaxels
             update = no_update
             if np.sqrt(residual @ (blocks.data_gram @ residual)) > tau * noise[r]:
                 if self.sky_solver is not None:
