@@ -57,6 +57,16 @@ def test_templates_convolved_to_the_data_resolution_have_its_line_width():
     assert area == pytest.approx(area0, rel=1e-9)
     assert centre == pytest.approx(centre0, abs=1e-9)
     assert at_resolution(library, 2.51) is library
+    assert at_resolution(library, 2.51 * 1.3 / 1.3) is library
+
+
+def test_a_resolution_barely_above_the_templates_broadens_by_the_quadrature_difference():
+    """sigma of 0.3 pixels: a sampled Gaussian kernel would add a sixth of the variance."""
+    library = _line_library(step=0.9)
+    fwhm = np.sqrt(2.51 ** 2 + (0.3 * 0.9 * FWHM_PER_SIGMA) ** 2)
+    _, _, sigma0 = _line_moments(library)
+    _, _, sigma = _line_moments(at_resolution(library, fwhm))
+    assert sigma ** 2 - sigma0 ** 2 == pytest.approx((0.3 * 0.9) ** 2, rel=1e-3)
 
 
 def test_a_resolution_the_templates_cannot_reach_is_refused():
@@ -78,6 +88,24 @@ def test_the_instrumental_fwhm_convolves_the_kernels_templates():
     np.testing.assert_allclose(problem.operator.kernel, broad, rtol=1e-12)
     assert problem.attributes["instrumental_fwhm"] == 5.0
     assert np.abs(broad - sharp).max() > 0.01 * np.abs(sharp).max()
+
+
+def test_a_redshifted_cubes_fwhm_is_narrower_in_the_rest_frame(tmp_path):
+    """An observed FWHM of 5.5 A at z = 0.1 is 5 A in the templates' frame."""
+    from hpcinv.apps.galaxy.problem import prepare
+
+    path = tmp_path / "cube.fits"
+    write_mock_cube(parse_spec(_job()), str(path))
+    values = parse_spec(_job(f'cube = "{path}"\ninstrumental_fwhm = 5.5\n')).problem
+    values["redshift"] = 0.1
+    with pytest.raises(InputError, match="do not cover"):   # the cube is rest-frame
+        prepare(values)
+    with fits.open(path, mode="update") as hdus:
+        for name in ("DATA", "STAT", "NOISEFREE"):
+            hdus[name].header["CRVAL3"] *= 1.1
+            hdus[name].header["CDELT3"] *= 1.1
+    prepared = prepare(values)
+    assert prepared.library.fwhm == pytest.approx(5.0, rel=1e-12)
 
 
 @pytest.mark.mpi
@@ -246,6 +274,11 @@ def test_left_out_spaxels_are_no_equations_for_any_solver(mpi_tmp_path):
                                       full[fitted][:, fitted].toarray())
         # D H: a Krylov solver sees no equation at a left-out spaxel either.
         assert dot_test(problem.operator, seed=3) < 1e-13
+        ones, image = problem.operator.create_vecs()
+        ones.set(1.0)
+        problem.operator.mult(ones, image)
+        image = gather(image).reshape(rows, -1)
+        assert not image[~fitted].any() and image[fitted].all()
         state = solver.initial_state()
         solver.solve(state, IterationControl(comm, max_iterations=2))
         coefficients = gather(state.vectors["x"]).reshape(rows, -1)
@@ -270,3 +303,45 @@ def test_bad_spaxel_masks_are_input_errors_naming_the_key(tmp_path):
         _prepare(f'cube = "{path}"\nmin_snr = 1e6\n')
     with pytest.raises(InputError, match="problem.min_snr.*needs problem.cube"):
         _prepare("min_snr = 3.0\n")
+
+
+def _edited_mock_cube(path, edit):
+    """The tiny mock's cube, ``edit(hdus)`` applied by rank 0 (collective)."""
+    write_mock_cube(parse_spec(_job()), str(path))
+    mpi = WORLD.tompi4py()
+    if mpi.rank == 0:
+        with fits.open(path, mode="update") as hdus:
+            edit(hdus)
+    mpi.Barrier()
+    return path
+
+
+def test_nans_outside_the_good_wavelengths_are_never_read(tmp_path):
+    wavelengths = observed_wavelengths(load_galaxy_mesh(str(TINY)))
+    gap = int(np.argmin(np.abs(wavelengths - 5180.0)))       # inside GOOD's gap
+
+    def notch(hdus):
+        hdus["DATA"].data[gap] = np.nan
+
+    path = _edited_mock_cube(tmp_path / "notch.fits", notch)
+    with pytest.raises(InputError, match="non-finite data"):
+        _prepare(f'cube = "{path}"\n')
+    prepared = _prepare(f'cube = "{path}"\ngood_wavelengths = {GOOD}\n')
+    assert not prepared.fitted[gap] and prepared.fitted.sum() > 0
+    assert not prepared.cube.bad_spaxels.any()
+
+
+def test_a_pixel_mask_of_a_left_out_spaxel_masks_no_wavelength(tmp_path):
+    """Outside the field a MUSE mask flags every pixel of a spaxel: that spaxel is left out,
+    and its flags do not take any wavelength from the others."""
+    def outside_the_field(hdus):
+        mask = np.zeros(hdus["DATA"].data.shape, dtype=np.uint8)
+        mask[:, 0, 0] = 1
+        mask[7, 2, 3] = 1          # one bad pixel in a fitted spaxel
+        hdus["DATA"].data[:, 0, 0] = np.nan
+        hdus.append(fits.ImageHDU(mask, name="DQ"))
+
+    path = _edited_mock_cube(tmp_path / "field.fits", outside_the_field)
+    prepared = _prepare(f'cube = "{path}"\nmask_extension = "DQ"\n')
+    assert np.flatnonzero(prepared.cube.bad_spaxels).tolist() == [_sky_row(0, 0)]
+    assert np.flatnonzero(~prepared.fitted).tolist() == [7]

@@ -8,7 +8,7 @@ from hpcinv.linalg import dot_test
 from hpcinv.apps.galaxy.bases import Basis1D, sobolev_gram
 from hpcinv.apps.galaxy.kernel import build_kernel, library_for, theta_for
 from hpcinv.apps.galaxy.mesh import load_galaxy_mesh
-from hpcinv.apps.galaxy.mock import MASS_FRACTIONS, basis_coefficients, component_densities
+from hpcinv.apps.galaxy.mock import MOCK_MODELS, basis_coefficients, component_densities
 from hpcinv.core.errors import InputError
 from hpcinv.core.petsc_env import initialize
 from helpers import build_job, gather
@@ -89,8 +89,10 @@ def test_mock_galaxy_components_and_bimodal_losvds():
     z = np.linspace(-1.7, 0.2, 6)
     t = np.linspace(0.1, 13.0, 12)
     densities = component_densities(x, y, v, z, t, seed=3)
-    assert set(densities) == set(MASS_FRACTIONS)
-    assert sum(MASS_FRACTIONS.values()) == pytest.approx(1.0)
+    fractions = MOCK_MODELS["three-component"].mass_fractions
+    assert set(densities) == set(fractions)
+    for model in MOCK_MODELS.values():
+        assert sum(model.mass_fractions.values()) == pytest.approx(1.0)
     losvd = sum(d for d in densities.values()).sum(axis=(2, 3))
     right = losvd[0]
     peaks = [i for i in range(1, v.size - 1) if right[i] > right[i - 1] and right[i] > right[i + 1]]
@@ -122,12 +124,16 @@ def test_mock_coefficients_are_basis_averages_of_the_density(monkeypatch):
     for basis, (low, high) in zip(axes, physical):
         points, weights = basis.averaging(6)
         averaging.append((low + points * (high - low), weights))
-    fast = basis_coefficients(x, y, averaging, seed=2)
-    dense = component_densities(x, y, *(points for points, _ in averaging), seed=2)
-    for name, values in dense.items():
-        direct = np.einsum("nijk,ai,bj,ck->nabc", values, *(w for _, w in averaging))
-        np.testing.assert_allclose(fast[name], direct, rtol=1e-10, atol=1e-14 * direct.max())
-        assert fast[name].shape == (3, 7, 4, 5)
+    for model in MOCK_MODELS:
+        fast = basis_coefficients(x, y, averaging, seed=2, model=model)
+        dense = component_densities(x, y, *(points for points, _ in averaging), seed=2,
+                                    model=model)
+        assert set(fast) == set(MOCK_MODELS[model].mass_fractions)
+        for name, values in dense.items():
+            direct = np.einsum("nijk,ai,bj,ck->nabc", values, *(w for _, w in averaging))
+            np.testing.assert_allclose(fast[name], direct, rtol=1e-10,
+                                       atol=1e-14 * direct.max())
+            assert fast[name].shape == (3, 7, 4, 5)
 
 
 @pytest.mark.mpi

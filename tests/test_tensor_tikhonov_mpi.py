@@ -139,3 +139,41 @@ kind = "tensor-tikhonov"
 path = "{tmp_path / 'bad.h5'}"
 """))])
     assert bad.returncode == 2 and "tensor-tikhonov" in bad.stderr
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("alpha", [1e-4, 3e-2])
+def test_the_spectral_solution_solves_the_normal_equations(alpha):
+    from hpcinv.solvers.penalized.tensor_spectral import SpectralTikhonov
+
+    problem, blocks = _problem(WORLD)
+    K, N, Psi, Phi = (blocks.kernel, blocks.data_gram.toarray(),
+                      blocks.spatial_metric.toarray(), blocks.theta_metric.toarray())
+    rows = problem.operator.rows
+    spectral = SpectralTikhonov(blocks, rows(problem.data, blocks.equations))
+    U = blocks.spatial_layout.gather(spectral.local_solution(alpha))
+    Y = gather(problem.data).reshape(blocks.spatial_size, -1)
+    # N U K^T K + alpha Psi U Phi = N Y K
+    left = N @ U @ K.T @ K + alpha * Psi @ U @ Phi
+    right = N @ Y @ K
+    np.testing.assert_allclose(left, right, rtol=0, atol=1e-9 * np.abs(right).max())
+    residual = Y - U @ K.T
+    assert spectral.misfit(alpha) == pytest.approx(np.sum(residual * (N @ residual)), rel=1e-9)
+    target = float(np.sum(np.square(blocks.equation_noise)))
+    found = spectral.discrepancy_alpha(target)
+    assert spectral.misfit(found) == pytest.approx(target, rel=1e-5)
+    assert spectral.discrepancy_alpha(2 * np.sum(Y * (N @ Y))) is None   # beyond ||Y||_N^2
+
+
+@pytest.mark.mpi
+def test_the_spectral_start_reaches_the_same_solution_in_fewer_tao_iterations():
+    _, blocks, plain_method, plain = _solve(WORLD, spectral_start=False)
+    _, _, method, started = _solve(WORLD)
+    assert plain_method.spectral_alpha is None
+    # The constrained alpha lies below the unconstrained one (clipping adds misfit).
+    assert started.attributes["mu"] < started.attributes["unconstrained_alpha"]
+    assert started.reason == plain.reason == "chi_square"
+    assert started.attributes["mu"] == pytest.approx(plain.attributes["mu"], rel=0.05)
+    u, reference = gather(started.x), gather(plain.x)
+    assert np.linalg.norm(u - reference) <= 0.02 * np.linalg.norm(reference)
+    assert started.attributes["tao_iterations"] < plain.attributes["tao_iterations"]

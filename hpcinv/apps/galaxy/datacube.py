@@ -36,7 +36,8 @@ class SpectralCube:
     flux_origin: tuple          # (job key, "file[EXTENSION]"): where messages point
     variance_origin: tuple
     sky_wcs: str                # the sky axes' WCS (``sky_wcs_header``)
-    bad: np.ndarray | None = None   # (n_lambda,) True: a masked wavelength pixel
+    # True: a masked pixel, (n_lambda,) per wavelength or (n_lambda, ny, nx) per pixel
+    bad: np.ndarray | None = None
 
 
 @dataclass
@@ -47,7 +48,8 @@ class ObservedCube:
     variance: np.ndarray        # (N, R)
     source: str
     sky_wcs: str                # the cube's sky axes (``sky_wcs_header``): the maps' WCS
-    bad: np.ndarray             # (R,) True: an observed wavelength the cube's mask touches
+    bad: np.ndarray             # (R,) True: an observed wavelength not fitted (not wanted,
+                                # or a masked pixel of a fitted spaxel falls in it)
     bad_spaxels: np.ndarray     # (N,) True: a spaxel left out (masked, or no finite flux)
 
     def equation_noise(self, data_gram) -> np.ndarray:
@@ -302,11 +304,9 @@ def spaxel_mask(cube_path: str, name: str, shape: tuple, key: str = "problem.spa
         return np.asarray(hdu.data) != 0
 
 
-def _wavelength_mask(hdus, name: str, path: str, shape: tuple, key: str) -> np.ndarray:
-    """The bad wavelength pixels of mask extension ``name`` (non-zero = bad): a 1-D mask over
-    the wavelengths, or a 3-D one shaped as the cube, where a wavelength is bad when it is
-    bad in any spaxel (hpcinv fits every spaxel at the same wavelengths: the kernel K is one
-    matrix for all of them)."""
+def _pixel_mask(hdus, name: str, path: str, shape: tuple, key: str) -> np.ndarray:
+    """The bad pixels of mask extension ``name`` (non-zero = bad): (n_lambda,) for a 1-D
+    mask over the wavelengths, (n_lambda, ny, nx) for one shaped as the cube."""
     if name not in hdus:
         present = ", ".join(hdu.name or str(index) for index, hdu in enumerate(hdus))
         raise InputError((key, f"{path}: no extension {name!r} (it has {present})"))
@@ -315,13 +315,7 @@ def _wavelength_mask(hdus, name: str, path: str, shape: tuple, key: str) -> np.n
     if not hdu.is_image or hdu.data is None:
         raise InputError((key, f"{where}: not an image with pixels"))
     mask = np.asarray(hdu.data)
-    if mask.shape == shape:
-        mask = mask.reshape(shape[0], -1)
-        flagged = np.zeros(shape[0], dtype=bool)
-        for start in range(0, shape[0], 256):   # a few MB at a time, not a cube of bools
-            flagged[start:start + 256] = np.any(mask[start:start + 256] != 0, axis=1)
-        return flagged
-    if mask.shape == shape[:1]:
+    if mask.shape in (shape, shape[:1]):
         return mask != 0
     raise InputError((key, f"{where}: {_fits_shape(mask)} pixels, need {shape[0]} (one per "
                            f"wavelength) or the cube's {_fits_shape(np.empty(shape))}"))
@@ -342,7 +336,7 @@ def read_cube_fits(cube_path: str, variance_path: str | None = None,
         wavelengths, edges = _wavelength_pixels(hdu.header, flux.shape[0], flux_origin)
         sky_wcs = sky_wcs_header(hdu.header, flux_origin)
         if mask_extension:
-            bad = _wavelength_mask(hdus, mask_extension, cube_path, flux.shape, mask_key)
+            bad = _pixel_mask(hdus, mask_extension, cube_path, flux.shape, mask_key)
         if not variance_path:
             variance_hdu = _variance_hdu(hdus, cube_path, key, separate=False)
             variance, variance_origin = _cube_values(hdus, variance_hdu, cube_path, key)
@@ -415,27 +409,58 @@ def _check_values(values: np.ndarray, bad: np.ndarray, origin: tuple, wavelength
                                f"y = {y + 1}, {wavelengths[pixel]:.2f} A: {values[pixel, y, x]})"))
 
 
+# A rebinned pixel overlapped by less than this fraction of a bad cube pixel (round-off
+# between the grids' edges) is not made bad by it.
+_OVERLAP_TOLERANCE = 1e-9
+
+
+def _contributes(weights: np.ndarray | None, wanted: np.ndarray) -> np.ndarray:
+    """The used cube pixels that any ``wanted`` observed pixel takes a part of."""
+    return wanted if weights is None else weights[wanted].sum(axis=0) > _OVERLAP_TOLERANCE
+
+
+def _flagged_by(weights: np.ndarray | None, bad_in: np.ndarray) -> np.ndarray:
+    """The observed pixels that a bad used cube pixel falls in."""
+    return bad_in if weights is None else weights @ bad_in > _OVERLAP_TOLERANCE
+
+
 def onto_problem_grid(cube: SpectralCube, wavelengths: np.ndarray, sky_points: tuple,
-                      order: int, bad_spaxels: np.ndarray | None = None) -> ObservedCube:
+                      order: int, bad_spaxels: np.ndarray | None = None,
+                      wanted: np.ndarray | None = None) -> ObservedCube:
     """The cube at the problem's observed wavelengths (log-rebinned) and sky basis points
-    (``sky_points`` = (nx, ny), which the cube's spaxels must match one to one), without the
-    spaxels of ``bad_spaxels`` ((ny, nx), True: left out) and those with no finite flux at
-    the fitted wavelengths (outside an instrument's field, as MUSE cubes have)."""
+    (``sky_points`` = (nx, ny), which the cube's spaxels must match one to one).  Only the
+    observed pixels ``wanted`` (default all) are fitted, less those a masked cube pixel
+    (``cube.bad``) of a fitted spaxel falls in; the spaxels of ``bad_spaxels`` ((ny, nx),
+    True: left out) are not fitted, nor are those masked or without finite flux at every
+    cube pixel the fit would use (outside an instrument's field, as MUSE cubes have).
+    Values are checked, and must be sound, only where they are fitted."""
     _check_sky(cube, sky_points, order)
     used, weights = _rebinning(cube.edges, _log_edges(wavelengths), cube.flux_origin)
     flux, variance = cube.flux[used], cube.variance[used]
     used_wavelengths = cube.wavelengths[used]
-    bad_in = np.zeros(flux.shape[0], dtype=bool) if cube.bad is None else cube.bad[used]
-    # An observed pixel is bad when a bad cube pixel contributes to it; the values of bad
-    # pixels are never looked at (NaN there is common), those of the others must be sound.
-    bad = bad_in if weights is None else (weights @ bad_in) > 0
-    needed = ~bad if weights is None else weights[~bad].sum(axis=0) > 0
+    wanted = np.ones(wavelengths.size, dtype=bool) if wanted is None else wanted
+    mask = None if cube.bad is None else cube.bad[used]
     left_out = np.zeros(flux.shape[1:], dtype=bool) if bad_spaxels is None else bad_spaxels
-    left_out = left_out | ~np.isfinite(flux[needed]).any(axis=0)
+    candidates = _contributes(weights, wanted)
+    unusable = ~np.isfinite(flux[candidates])
+    if mask is not None:
+        unusable |= mask[candidates, None, None] if mask.ndim == 1 else mask[candidates]
+    left_out = left_out | unusable.all(axis=0)
+    key, where = cube.flux_origin
     if left_out.all():
-        key, where = cube.flux_origin
-        raise InputError((key, f"{where}: no spaxel left to fit (every one masked or without "
-                               f"finite flux at the fitted wavelengths)"))
+        raise InputError((key, f"{where}: no spaxel left to fit (every one left out by the "
+                               f"spaxel mask, or masked or without finite flux at all the "
+                               f"{int(candidates.sum())} cube pixels the fitted wavelengths "
+                               f"use)"))
+    # hpcinv fits every spaxel at the same wavelengths (one kernel K for the cube): a pixel
+    # masked in any fitted spaxel leaves its wavelength out for all of them.
+    bad_in = np.zeros(flux.shape[0], dtype=bool) if mask is None else \
+        mask if mask.ndim == 1 else mask[:, ~left_out].any(axis=1)
+    bad = ~wanted | _flagged_by(weights, bad_in)
+    if bad.all():
+        raise InputError((key, f"{where}: every wanted wavelength is masked in some fitted "
+                               f"spaxel: nothing left to fit"))
+    needed = _contributes(weights, ~bad)
     sound = needed[:, None, None] & ~left_out[None]
     _check_values(flux, ~np.isfinite(flux) & sound, cube.flux_origin, used_wavelengths,
                   "non-finite data")

@@ -70,6 +70,9 @@ def write_mock_cube(spec: JobSpec, path: str) -> Path:
                  "MESH": Path(spec.problem["mesh"]).name, "ORDER": spec.problem["order"],
                  "SEED": spec.problem["seed"], "NOISELEV": (level, "noise / |noise-free|"),
                  "FLUXSCAL": (problem.attributes["flux_scale"], "template flux unit")}
+        if spec.problem["instrumental_fwhm"]:
+            cards["INSTFWHM"] = (spec.problem["instrumental_fwhm"], "[Angstrom] line-spread "
+                                                                    "FWHM of the templates")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_cube_fits(path, rows_to_fits(data, nx, ny), rows_to_fits(variance, nx, ny),
                         problem.wavelengths, grid.sky_x, grid.sky_y,

@@ -27,7 +27,7 @@ from .datacube import ObservedCube, in_rest_frame, onto_problem_grid, read_cube_
 from .derived import DerivedGrid, gathered_products, grid_products
 from .kernel import Theta, build_kernel, library_for, observed_wavelengths, theta_for
 from .mesh import GalaxyMesh, load_galaxy_mesh
-from .mock import COMPONENTS, MASS_FRACTIONS, basis_coefficients, noise_deviation
+from .mock import DEFAULT_MOCK, MOCK_MODELS, basis_coefficients, noise_deviation
 from .operator import CubeOperator
 
 
@@ -50,7 +50,8 @@ class GalaxyCube(Problem):
         return self.require(TensorBlockRows)
 
     def derived(self, solution) -> dict:
-        products = grid_products(self.derived_grid)
+        # The fitted wavelengths name the columns of the result's /data.
+        products = {**grid_products(self.derived_grid), "wavelengths": self.wavelengths}
         for prefix, vec in (("", solution), ("truth_", self.truth)):
             if vec is not None:
                 rows = self.operator.rows(vec, self.theta.size)
@@ -107,8 +108,9 @@ def _observed_cube(values: dict, mesh: GalaxyMesh) -> ObservedCube | None:
     bad_spaxels = None
     if values["spaxel_mask"]:
         bad_spaxels = spaxel_mask(values["cube"], values["spaxel_mask"], cube.flux.shape[1:])
-    return onto_problem_grid(cube, observed_wavelengths(mesh), sky_points, values["order"],
-                             bad_spaxels)
+    wavelengths = observed_wavelengths(mesh)
+    return onto_problem_grid(cube, wavelengths, sky_points, values["order"], bad_spaxels,
+                             wanted=fitted_pixels(wavelengths, values["good_wavelengths"]))
 
 
 def _signal_to_noise(cube: ObservedCube) -> np.ndarray:
@@ -138,31 +140,32 @@ def _check_wavelength_ranges(ranges: list) -> str | None:
     return None
 
 
-def fitted_pixels(wavelengths: np.ndarray, good_ranges: list, bad: np.ndarray | None
-                  ) -> np.ndarray:
-    """Which observed pixels are fitted: centre inside a good range (all when there are
-    none) and not masked by the cube (``bad``)."""
-    fitted = np.ones(wavelengths.size, dtype=bool)
-    if good_ranges:
-        fitted = np.zeros(wavelengths.size, dtype=bool)
-        for low, high in good_ranges:
-            fitted |= (wavelengths >= low) & (wavelengths <= high)
-    return fitted if bad is None else fitted & ~bad
+def fitted_pixels(wavelengths: np.ndarray, good_ranges: list) -> np.ndarray:
+    """Which observed pixels have their centre inside a good range (all when there are
+    none)."""
+    if not good_ranges:
+        return np.ones(wavelengths.size, dtype=bool)
+    fitted = np.zeros(wavelengths.size, dtype=bool)
+    for low, high in good_ranges:
+        fitted |= (wavelengths >= low) & (wavelengths <= high)
+    return fitted
 
 
 def _fitted_or_refused(values: dict, mesh: GalaxyMesh, cube: ObservedCube | None
                        ) -> np.ndarray:
     wavelengths = observed_wavelengths(mesh)
-    fitted = fitted_pixels(wavelengths, values["good_wavelengths"],
-                           None if cube is None else cube.bad)
-    # A Theta basis of L functions needs at least as many equations to be determined at
-    # all; fewer is a mask that left (almost) nothing, a mistake worth stopping for.
+    fitted = fitted_pixels(wavelengths, values["good_wavelengths"])
+    wanted = int(fitted.sum())
+    if cube is not None:
+        fitted = ~cube.bad
+    # Two equations are the least a mask can leave (a Theta basis of L functions needs
+    # more to be determined well, which the regularisation then makes up for); fewer is a
+    # mask that left (almost) nothing, a mistake worth stopping for.
     if fitted.sum() < 2:
-        masked = "" if cube is None else f", {int(cube.bad.sum())} masked by the cube"
-        raise InputError(("problem.good_wavelengths",
-                          f"leaves {int(fitted.sum())} of the mesh's {wavelengths.size} "
-                          f"observed pixels ({wavelengths[0]:.1f}-{wavelengths[-1]:.1f} A, "
-                          f"rest frame{masked}) to fit"))
+        key = "problem.good_wavelengths" if wanted < 2 else "problem.mask_extension"
+        raise InputError((key, f"leaves {int(fitted.sum())} of the mesh's {wavelengths.size} "
+                               f"observed pixels ({wavelengths[0]:.1f}-{wavelengths[-1]:.1f} "
+                               f"A, rest frame; {wanted} in good_wavelengths) to fit"))
     return fitted
 
 
@@ -170,7 +173,9 @@ def _data_metric(gram, left_out: np.ndarray | None):
     """N, or D N D with D the diagonal of the fitted spaxels: ||D e||_N, the residual's norm
     over the spaxels whose data count.  It stays positive semi-definite, so PNKR's tests and
     TAO's misfit take it as they take N; a left-out spaxel's coefficients are then set by
-    the H^s metric's coupling to its neighbours alone (TAO) or left as they start (PNKR)."""
+    the H^s metric's coupling to its neighbours alone (TAO, PNKR's constant and reduced
+    steps) or left as they start (PNKR's projection step, which is then the exact
+    projection of the problem without those rows)."""
     if left_out is None:
         return gram
     import scipy.sparse as sp
@@ -206,6 +211,9 @@ PARAMETERS = {
                          "noise_level x |noise-free value| in every pixel (0: none)",
                          minimum=0, maximum=1),
     "seed": Field(int, 0, "seed of the mock galaxy and of its noise", minimum=0),
+    "mock": Field(str, DEFAULT_MOCK, "the mock galaxy: three-component (the paper's thin "
+                  "disk, counter-rotating thick disk and stream) or bulge-counter-disk (bulge, "
+                  "disk and a young counter-rotating inner disk)", choices=tuple(MOCK_MODELS)),
     "cube": Field(str, "", "IFU datacube (FITS: primary 3-D image or DATA extension, "
                   "wavelength WCS on axis 3) instead of the mock galaxy; its spaxels are "
                   "the sky basis points", file=True),
@@ -299,14 +307,16 @@ def build(prepared: _Prepared, comm) -> GalaxyCube:
 
 
 def galaxy_problem(comm, mesh: str = "demo", order: int = 1, beta: float = 1.0,
-                   noise_level: float = 0.01, seed: int = 0, cube: str = "",
+                   noise_level: float = 0.01, seed: int = 0, mock: str = DEFAULT_MOCK,
+                   cube: str = "",
                    variance: str = "", redshift: float = 0.0, instrumental_fwhm: float = 0.0,
                    good_wavelengths=(), mask_extension: str = "", spaxel_mask: str = "",
                    min_snr: float = 0.0) -> GalaxyCube:
     """The galaxy problem on ``comm`` for a driver script: ``mesh`` a mesh name (tiny, demo,
     paper, large) or file, the other arguments as the ``galaxy`` kind's keys."""
     arguments = dict(mesh=resolve_galaxy_mesh(mesh, "mesh"), order=order, beta=beta,
-                     noise_level=noise_level, seed=seed, cube=cube, variance=variance,
+                     noise_level=noise_level, seed=seed, mock=mock, cube=cube,
+                     variance=variance,
                      redshift=redshift, instrumental_fwhm=instrumental_fwhm,
                      good_wavelengths=[list(pair) for pair in good_wavelengths],
                      mask_extension=mask_extension, spaxel_mask=spaxel_mask, min_snr=min_snr)
@@ -326,14 +336,14 @@ def _mock_data(prepared: _Prepared, theta: Theta, sky: list, theta_weights: tupl
     sky_x, sky_y = np.meshgrid(sky[0].points, sky[1].points, indexing="ij")
     densities = basis_coefficients(sky_x.ravel()[local], sky_y.ravel()[local],
                                    theta.averaging(MOCK_POINTS_PER_INTERVAL),
-                                   seed=values["seed"])
+                                   seed=values["seed"], model=values["mock"])
     sky_weights = blocks.local_data_weights()
     truth_rows = np.zeros((rows, theta.size))
-    for name in COMPONENTS:
+    for name, fraction in MOCK_MODELS[values["mock"]].mass_fractions.items():
         density = densities[name]
         mass = mpi.allreduce(float(np.einsum("n,nabc,a,b,c->", sky_weights, density,
                                              *theta_weights)))
-        truth_rows += (density * (MASS_FRACTIONS[name] / mass)).reshape(rows, -1)
+        truth_rows += (density * (fraction / mass)).reshape(rows, -1)
 
     truth, data = operator.create_vecs()
     operator.rows(truth, theta.size)[:] = truth_rows

@@ -180,7 +180,7 @@ def at_resolution(library: TemplateLibrary, fwhm: float, key: str = "problem.ins
     library's rest frame): a Gaussian of FWHM sqrt(fwhm^2 - library.fwhm^2), since Gaussian
     line-spread functions add in quadrature (as pPXF's examples match templates to data).
     ``fwhm`` equal to the library's returns it unchanged; a finer one cannot be reached."""
-    if fwhm == library.fwhm:
+    if abs(fwhm - library.fwhm) <= 1e-9 * fwhm:   # fwhm (1 + z) / (1 + z) may round off
         return library
     if not np.isfinite(library.fwhm):
         raise InputError((key, f"the templates {library.source} do not state their resolution "
@@ -190,15 +190,24 @@ def at_resolution(library: TemplateLibrary, fwhm: float, key: str = "problem.ins
         raise InputError((key, f"{fwhm} A is finer than the templates' {library.fwhm} A "
                                f"({library.source}): they cannot be sharpened; give the data's "
                                f"FWHM only where it is coarser"))
-    from scipy.ndimage import gaussian_filter1d
-
     step = library.wavelength[1] - library.wavelength[0]
     sigma_pixels = np.sqrt(fwhm ** 2 - library.fwhm ** 2) / FWHM_PER_SIGMA / step
-    # "nearest" repeats the end values: no dark or bright rim at the library's ends.
-    spectra = gaussian_filter1d(library.spectra, sigma_pixels, axis=-1, mode="nearest",
-                                truncate=5.0)
-    return TemplateLibrary(library.wavelength, spectra, library.metallicities, library.ages,
-                           float(fwhm), library.source)
+    return TemplateLibrary(library.wavelength, _gaussian_smoothed(library.spectra, sigma_pixels),
+                           library.metallicities, library.ages, float(fwhm), library.source)
+
+
+def _gaussian_smoothed(spectra: np.ndarray, sigma_pixels: float) -> np.ndarray:
+    """Spectra (last axis) convolved with a Gaussian of ``sigma_pixels``, by its analytic
+    Fourier transform exp(-2 pi^2 sigma^2 f^2): exact also below a pixel, where a sampled
+    kernel (scipy.ndimage.gaussian_filter1d) broadens too little (pPXF's varsmooth does the
+    same).  The ends are padded with their own values, so no dark or bright rim appears."""
+    pad = int(np.ceil(5 * sigma_pixels)) + 1
+    padded = np.pad(spectra, [(0, 0)] * (spectra.ndim - 1) + [(pad, pad)], mode="edge")
+    frequencies = np.fft.rfftfreq(padded.shape[-1])
+    transfer = np.exp(-2.0 * (np.pi * sigma_pixels * frequencies) ** 2)
+    smoothed = np.fft.irfft(np.fft.rfft(padded, axis=-1) * transfer, n=padded.shape[-1],
+                            axis=-1)
+    return smoothed[..., pad:pad + spectra.shape[-1]]
 
 
 def log_grid(lam_min: float, lam_max: float, velscale: float) -> np.ndarray:

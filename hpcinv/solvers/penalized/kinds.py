@@ -254,6 +254,9 @@ class TensorTikhonovKind(MethodKind):
         "tao_gradient_tolerance": Field(float, 1e-8, "TAO's grtol: stop when ||projected "
                                         "grad Q|| <= this |Q|", minimum=0,
                                         exclusive_minimum=True),
+        "spectral_start": Field(bool, True, "start from the unconstrained problem's solution "
+                                "(clipped at 0) at its discrepancy alpha, both in closed form "
+                                "from two generalised eigenproblems (sky N x N, Theta L x L)"),
     }
     check_parameters = staticmethod(_check_fixed_mu)
 
@@ -279,4 +282,5 @@ class TensorTikhonovKind(MethodKind):
                 mu=values["mu"] or None, fixed_mu=values["fixed_mu"],
                 tolerance=values["tolerance"], max_iterations=values["max_iterations"],
                 tao_type=values["tao_type"], tao_max_iterations=values["tao_max_iterations"],
-                tao_gradient_tolerance=values["tao_gradient_tolerance"])
+tao_gradient_tolerance=values["tao_gradient_tolerance"],
+                spectral_start=values["spectral_start"])

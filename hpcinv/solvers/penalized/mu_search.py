@@ -154,6 +154,7 @@ class PenalizedIteration(IterativeMethod):
     bracket the target with values measured on unconverged iterates)."""
 
     last_settled = True
+    search_expansion = 10.0   # the factor a trial moves by until mu is bracketed
 
     inner_iterations = "inner_iterations"
 
@@ -198,7 +199,7 @@ class PenalizedIteration(IterativeMethod):
     def search(self, state: SolverState) -> MuSearch:
         """The search on mu kept in ``state``."""
         return MuSearch(self.chi_square_target, tolerance=self.tolerance,
-                        scalars=state.scalars)
+                        expansion=self.search_expansion, scalars=state.scalars)
 
     def balancing_mu(self, f) -> float:
         """mu at which L and mu R curve alike along grad L(f), the direction the data pull f:

@@ -22,6 +22,7 @@ import numpy as np
 from ...core.errors import ArgumentError
 from ..kaczmarz.block_rows import TensorBlockRows
 from .tao import PenalizedTAO
+from .tensor_spectral import SpectralTikhonov
 
 
 class _Rows:
@@ -137,16 +138,41 @@ class TensorTikhonovTAO(PenalizedTAO):
 
     def __init__(self, operator, data, blocks: TensorBlockRows, *, tau: float = 1.0,
                  mu: float | None = None, fixed_mu: bool = False, tao_type: str = "bnls",
-                 **options):
+                 spectral_start: bool = True, **options):
         target = tau ** 2 * float(np.sum(np.square(blocks.equation_noise)))
         if not fixed_mu and not target > 0:
             raise ArgumentError("tau", "the discrepancy target tau^2 sum delta_r^2 is 0 (data "
                                        "without noise): give mu with fixed_mu")
+        self.spectral_alpha = None
+        if spectral_start and "initial" not in options:
+            mu, options["initial"] = self._spectral_start(operator, data, blocks, mu,
+                                                          None if fixed_mu else target)
         super().__init__(operator, data, TensorMetricNorm(blocks),
                          chi_square_target=None if fixed_mu else target, mu=mu, floor=0.0,
                          tao_type=tao_type, likelihood=SkyMetricMisfit(blocks, data),
                          **options)
         self.tau = tau
+        if options.get("initial") is not None:
+            options["initial"].destroy()    # PenalizedTAO keeps a copy
+        if self.spectral_alpha is not None and mu == self.spectral_alpha:
+            # The constrained discrepancy alpha lies a little below the unconstrained one
+            # (clipping at zero only adds misfit): the search brackets it in small moves.
+            self.search_expansion = 2.0
+
+    def _spectral_start(self, operator, data, blocks, mu, target):
+        """(mu, U >= 0): the unconstrained problem's discrepancy alpha where no mu is given,
+        and its solution at the starting mu clipped at zero (``SpectralTikhonov``)."""
+        spectral = SpectralTikhonov(blocks, operator.rows(data, blocks.equations))
+        if target is not None:
+            self.spectral_alpha = spectral.discrepancy_alpha(target)
+        if mu is None:
+            mu = self.spectral_alpha
+        if mu is None:     # no alpha meets the target unconstrained: the constant start
+            return mu, None
+        start = operator.create_vecs()[0]
+        operator.rows(start, blocks.theta_size)[:] = np.clip(spectral.local_solution(mu),
+                                                             0.0, None)
+        return mu, start
 
     def residual_scale(self) -> float:
         """||Y||_N: the relative residual in the metric the misfit is measured in."""
@@ -156,4 +182,7 @@ class TensorTikhonovTAO(PenalizedTAO):
         return scale
 
     def result_attributes(self, state) -> dict:
-        return {**super().result_attributes(state), "tau": self.tau}
+        attributes = {**super().result_attributes(state), "tau": self.tau}
+        if self.spectral_alpha is not None:
+            attributes["unconstrained_alpha"] = self.spectral_alpha
+        return attributes

@@ -1,0 +1,71 @@
+"""The unconstrained tensor Tikhonov problem in closed form, for every alpha at once:
+
+    min_U ||Y - U K^T||_N^2 + alpha tr(U^T Psi U Phi).
+
+Its normal equations N U K^T K + alpha Psi U Phi = N Y K are a generalised Sylvester
+equation whose two pencils are symmetric-definite: (N, Psi) on the sky, (K^T K, Phi) on
+Theta.  With V^T Psi V = I, V^T N V = diag(lambda) and W^T Phi W = I, W^T K^T K W = diag(mu)
+(scipy's generalised eigh), U = V C W^T turns them into (lambda_i mu_j + alpha) c_ij = b_ij
+with B = V^T N Y K W, so U(alpha) and its misfit cost one division each: the discrepancy
+alpha of the unconstrained problem is a scalar root (brentq), and U(alpha) clipped at zero
+is the bound-constrained solver's start.  Written here because the eigen-solve of the
+Sylvester structure is no library routine; scipy does the eigenproblems and the root.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kaczmarz.block_rows import TensorBlockRows
+
+
+class SpectralTikhonov:
+    """U(alpha) and misfit(alpha) of the unconstrained problem (collective to build: the
+    data's rows are gathered; every rank then holds the N x L coefficients B)."""
+
+    def __init__(self, blocks: TensorBlockRows, data_rows: np.ndarray):
+        import scipy.linalg as sla
+
+        self.layout = blocks.spatial_layout
+        sky_metric = blocks.spatial_metric.toarray()
+        self.sky_values, sky_vectors = sla.eigh(blocks.data_gram.toarray(), sky_metric)
+        kernel = blocks.kernel
+        self.theta_values, self.theta_vectors = sla.eigh(kernel.T @ kernel,
+                                                         blocks.theta_metric.toarray())
+        # K^T K is singular when L > R or columns repeat: round-off makes a few mu
+        # slightly negative, which would put a pole at a tiny alpha.
+        np.clip(self.theta_values, 0.0, None, out=self.theta_values)
+        np.clip(self.sky_values, 0.0, None, out=self.sky_values)
+        self.local_sky_vectors = sky_vectors[self.layout.local_slice]
+        data = self.layout.gather(data_rows)
+        weighted = blocks.data_gram @ data                                    # N Y
+        self.coefficients = sky_vectors.T @ (weighted @ kernel) @ self.theta_vectors   # B
+        self.data_norm_squared = float(np.vdot(data, weighted))               # ||Y||_N^2
+        self.curvature = np.outer(self.sky_values, self.theta_values)        # lambda mu^T
+
+    def misfit(self, alpha: float) -> float:
+        """||Y - U(alpha) K^T||_N^2 = ||Y||_N^2 - 2 sum b^2 / d + sum lambda mu b^2 / d^2,
+        d = lambda mu + alpha: increasing in alpha."""
+        denominator = self.curvature + alpha
+        squares = self.coefficients ** 2
+        return float(self.data_norm_squared - 2.0 * np.sum(squares / denominator)
+                     + np.sum(self.curvature * squares / denominator ** 2))
+
+    def local_solution(self, alpha: float) -> np.ndarray:
+        """This rank's rows of U(alpha) (N_local x L)."""
+        return self.local_sky_vectors @ (self.coefficients / (self.curvature + alpha)) @ \
+            self.theta_vectors.T
+
+    def discrepancy_alpha(self, target: float) -> float | None:
+        """alpha with misfit(alpha) = target, None where no alpha reaches it (the data's
+        part outside K's range alone misses the target, or the target exceeds ||Y||_N^2)."""
+        from scipy.optimize import brentq
+
+        scale = float(np.max(self.curvature)) or 1.0
+        low, high = scale * 1e-14, scale * 1e6
+        if not self.misfit(low) < target < self.misfit(high):
+            return None
+        root = brentq(lambda log_alpha: math.log(self.misfit(math.exp(log_alpha)) / target),
+                      math.log(low), math.log(high), xtol=1e-6)
+        return math.exp(root)
