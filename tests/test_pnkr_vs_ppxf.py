@@ -10,6 +10,7 @@ import pytest
 
 from hpcinv.apps.galaxy.derived import MAP_NAMES, DerivedGrid, maps
 from hpcinv.reproduce import EXPERIMENTS
+from hpcinv.apps.galaxy import comparison_metrics as metrics
 from hpcinv.apps.galaxy import reproduce_pnkr_vs_ppxf as experiment
 from hpcinv.apps.galaxy import ppxf_fit
 from hpcinv.core.errors import RuntimeFailure
@@ -69,50 +70,94 @@ def test_a_skewed_ppxf_losvd_gives_a_skewed_map():
 
 def test_map_errors_are_rms_over_the_positions_with_truth_mass():
     truth_mass = np.array([[1.0, 0.5], [0.001, 0.2]])
-    mask = experiment.sky_mask(truth_mass)
+    mask = metrics.sky_mask(truth_mass)
     assert mask.tolist() == [[True, True], [False, True]]
     truth = np.array([[1.0, 2.0], [3.0, 4.0]])
-    assert experiment.map_error("mu_v", truth, truth, mask) == 0
+    assert metrics.map_error("mu_v", truth, truth, mask) == 0
     shifted = truth + np.array([[3.0, -3.0], [100.0, 3.0]])   # 100: left out
-    assert experiment.map_error("mu_v", shifted, truth, mask) == pytest.approx(3.0)
-    assert experiment.map_error("mass", 1.1 * truth_mass, truth_mass, mask) == \
+    assert metrics.map_error("mu_v", shifted, truth, mask) == pytest.approx(3.0)
+    assert metrics.map_error("mass", 1.1 * truth_mass, truth_mass, mask) == \
         pytest.approx(0.1)
 
 
 def test_losvd_error_is_zero_for_equal_and_two_for_disjoint_losvds():
     weights = np.full(4, 0.5)
     p = np.array([1.0, 1.0, 0.0, 0.0])
-    assert experiment.losvd_error(p, p, weights) == 0
-    assert experiment.losvd_error(p, p[::-1], weights) == pytest.approx(2.0)
+    assert metrics.losvd_error(p, p, weights) == 0
+    assert metrics.losvd_error(p, p[::-1], weights) == pytest.approx(2.0)
 
 
-def _products(seed: int) -> dict:
+def _gauss(velocity, mean, sigma):
+    return np.exp(-0.5 * ((velocity - mean) / sigma) ** 2)
+
+
+def test_peaks_are_separate_maxima_and_bimodality_needs_them_where_the_truth_has_them():
+    v = np.linspace(-750, 750, 25)                      # 62.5 km/s nodes
+    truth = _gauss(v, 190, 60) + 0.3 * _gauss(v, -150, 40)
+    np.testing.assert_array_equal(metrics.losvd_peaks(truth, v), [187.5, -125.0])
+    assert metrics.losvd_peaks(_gauss(v, 20, 90), v).tolist() == [0.0]
+    # Two components too close for a dip of 20%: one peak.
+    assert metrics.losvd_peaks(_gauss(v, -60, 100) + _gauss(v, 60, 100), v).size == 1
+    # Below 5% of the highest value a maximum is no peak.
+    assert metrics.losvd_peaks(_gauss(v, 190, 60) + 0.03 * _gauss(v, -300, 40), v).size == 1
+    tolerance = metrics.PEAK_TOLERANCE_NODES * 62.5
+    truth_peaks = metrics.losvd_peaks(truth, v)
+    recovered = metrics.losvd_peaks(_gauss(v, 170, 80) + 0.2 * _gauss(v, -190, 60), v)
+    assert metrics.bimodal_recovered(recovered, truth_peaks, tolerance)
+    # A Gauss-Hermite ringing lobe far from the truth's second peak does not count.
+    ringing = metrics.losvd_peaks(_gauss(v, 190, 60) + 0.1 * _gauss(v, 500, 40), v)
+    assert ringing.size == 2 and not metrics.bimodal_recovered(ringing, truth_peaks, tolerance)
+    assert not metrics.bimodal_recovered(truth_peaks[:1], truth_peaks, tolerance)
+
+
+def _products(seed: int, velocity) -> dict:
+    """Derived products on a 3 x 3 sky; the LOSVDs of the first sky column bimodal."""
     rng = np.random.default_rng(seed)
     products = {name: rng.uniform(1, 2, (3, 3)) for name in MAP_NAMES}
-    products["losvd"] = rng.uniform(0, 1, (9, 5))
+    cube = np.empty((3, 3, velocity.size))
+    cube[...] = _gauss(velocity, 150 + 10 * seed, 60)
+    cube[0] += 0.4 * _gauss(velocity, -200, 50)
+    products["losvd_cube"] = cube
+    products["losvd"] = cube.reshape(9, -1)
+    products["velocity"] = velocity
     return products
 
 
-def test_the_table_and_json_list_every_map_and_losvd():
-    truth = _products(1)
-    pnkr = dict(_products(0), **{f"truth_{name}": values for name, values in truth.items()},
-                losvd_positions=np.zeros((9, 2)))
-    rows = experiment.comparison(truth, pnkr, np.ones(5))     # pPXF's maps: the truth's
-    assert [row["map"] for row in rows["rows"]] == list(MAP_NAMES)
-    assert all(row["error_ppxf"] == 0 and row["error_pnkr"] > 0 for row in rows["rows"])
-    assert len(rows["losvd_rows"]) == 9
-    report = {"result": "r.h5", "spectra": 9, "regul": 0.0, "ppxf_version": "9.5.2", **rows,
-              "seconds_ppxf": 1.0, "ranks_ppxf": 2, "seconds_per_spectrum_ppxf": 0.2,
-              "seconds_pnkr": 3.0, "ranks_pnkr": 2, "iterations_pnkr": 10}
+def test_the_table_and_json_list_every_mock_solver_map_and_losvd():
+    velocity = np.linspace(-750, 750, 25)
+    weights = np.full(velocity.size, 62.5)
+    truth = _products(0, velocity)
+    truth.update({f"truth_{name}": truth[name] for name in (*MAP_NAMES, "losvd", "losvd_cube")})
+    estimate = _products(1, velocity)
+    unimodal = dict(estimate, losvd_cube=np.broadcast_to(_gauss(velocity, 150, 60),
+                                                         (3, 3, velocity.size)))
+    exact = metrics.compare(truth, truth, weights)
+    assert all(error == 0 for error in exact["maps"].values()) and exact["losvd_all"] == 0
+    assert exact["bimodal_truth"] == exact["bimodal_recovered"] == 3
+    other = metrics.compare(estimate, truth, weights)
+    assert other["bimodal_recovered"] == 3 and other["losvd_all"] > 0
+    assert metrics.compare(unimodal, truth, weights)["bimodal_recovered"] == 0
+    report = {"regul": 0.0, "ppxf_version": "9.5.2", "rows": [], "losvd_rows": [],
+              "summaries": [], "runs": [], "ppxf": []}
+    for mock in ("three-component", "bulge-counter-disk"):
+        report["ppxf"].append({"mock": mock, "seconds": 1.0, "ranks": 2, "spectra": 9,
+                               "seconds_per_spectrum": 0.2})
+        for solver, errors in (("pnkr", other), ("tensor-tikhonov", exact)):
+            rows = experiment.comparison(mock, solver, metrics.compare(unimodal, truth, weights),
+                                         errors)
+            report["rows"] += rows["rows"]
+            report["losvd_rows"] += rows["losvd_rows"]
+            report["summaries"].append(rows["summary"])
+            report["runs"].append({"mock": mock, "solver": solver, "result": "r.h5",
+                                   "seconds": 3.0, "ranks": 2, "iterations": 10})
+    assert {row["map"] for row in report["rows"]} == set(MAP_NAMES)
+    assert len(report["rows"]) == 2 * 2 * len(MAP_NAMES) and len(report["losvd_rows"]) == 36
     table = experiment.format_table(report)
-    assert all(name in table for name in MAP_NAMES) and "wall time: pPXF 1.0 s" in table
-    assert "pnkr 3.0 s on 2 rank(s), 10 loops" in table
-    # A result of the second solver is labelled as such.
-    table = experiment.format_table(dict(report, solver="tensor-tikhonov"))
-    assert "tensor-tikhonov" in table.splitlines()[3]
-    assert "tensor-tikhonov 3.0 s on 2 rank(s), 10 steps" in table
-    assert json.loads(json.dumps(report))["rows"][0].keys() >= {"map", "error_ppxf",
-                                                                "error_pnkr"}
+    assert table.count("mock three-component") == table.count("mock bulge-counter-disk") == 1
+    assert all(name in table for name in MAP_NAMES) and "tensor-tikhonov" in table
+    assert "bimodal recovered of 3" in table
+    row = json.loads(json.dumps(report))["rows"][0]
+    assert row.keys() >= {"mock", "solver", "map", "error_ppxf", "error_hpcinv"}
 
 
 def test_an_installed_ppxf_is_used_without_pip(monkeypatch):
@@ -137,7 +182,8 @@ def test_the_experiment_is_registered_with_its_options():
     assert EXPERIMENTS["pnkr-vs-ppxf"] == "hpcinv.apps.galaxy.reproduce_pnkr_vs_ppxf"
     usage = hpcinv(["reproduce", "pnkr-vs-ppxf", "--help"])
     assert usage.returncode == 0
-    for option in ("--json", "--result", "--mesh", "--max-iterations", "--output", "--regul"):
+    for option in ("--json", "--result", "--mocks", "--solvers", "--mesh", "--max-iterations",
+                   "--output", "--regul"):
         assert option in usage.stdout
 
 
@@ -151,4 +197,21 @@ def test_a_result_that_is_not_a_galaxy_mock_is_refused(tmp_path):
     missing = hpcinv(["reproduce", "pnkr-vs-ppxf", "--result", tmp_path / "none.h5"])
     assert missing.returncode == 2 and "no such result file" in missing.stderr
     mixed = hpcinv(["reproduce", "pnkr-vs-ppxf", "--result", result, "--max-iterations", "5"])
-    assert mixed.returncode == 2 and "apply to the demo job" in mixed.stderr
+    assert mixed.returncode == 2 and "apply to the jobs" in mixed.stderr
+    unknown = hpcinv(["reproduce", "pnkr-vs-ppxf", "--solvers", "pnkr,cgls"])
+    assert unknown.returncode == 2 and "--solvers" in unknown.stderr and "'cgls'" in unknown.stderr
+
+
+def test_the_jobs_store_their_mock_and_solver_in_the_spec_text():
+    from hpcinv.apps.galaxy.demo import demo_spec
+    from hpcinv.core.errors import InputError
+    from hpcinv.core.jobspec import parse_spec
+
+    spec = demo_spec(max_iterations=7, mock="bulge-counter-disk", solver="tensor-tikhonov")
+    stored = parse_spec(spec.text)           # what a result's job_spec rebuilds
+    assert stored.problem["mock"] == "bulge-counter-disk"
+    assert stored.solver["kind"] == "tensor-tikhonov" and stored.solver["max_iterations"] == 7
+    assert stored.problem["beta"] == demo_spec().problem["beta"]
+    assert "The built-in demo job" in demo_spec().text
+    with pytest.raises(InputError, match="pnkr or tensor-tikhonov"):
+        demo_spec(solver="cgls")

@@ -22,8 +22,9 @@ perturbs the disks' parameters, so different seeds give different galaxies.
 
 The second mock shares no component with the first: a hot, slowly rotating old bulge, a
 main disk of intermediate ages, and a compact young, metal-rich disk counter-rotating inside
-it (7% of the mass, about a fifth of the light: young stars are brighter per unit mass), so
-the central LOSVDs are bimodal with the counter-rotating peak the smaller one.
+it (10% of the mass, 10-30% of the light: young stars are brighter per unit mass; the test
+``test_the_second_mocks_counter_rotating_disk_has_its_share_of_light`` measures it), so the
+inner LOSVDs are bimodal with the counter-rotating peak the smaller one.
 """
 from __future__ import annotations
 

@@ -1,19 +1,18 @@
-"""``hpcinv reproduce pnkr-vs-ppxf``: the paper's pPXF baseline on the mock galaxy.
+"""``hpcinv reproduce pnkr-vs-ppxf``: the paper's pPXF baseline against hpcinv's solvers on
+mock galaxies.
 
-pPXF (Cappellari 2017) fits every spectrum of the noisy mock cube on its own, with a
-Gauss-Hermite LOSVD of order 6 (V, sigma, h3-h6), no additive polynomial and non-negative
-weights of the same MILES templates the mesh uses; PNKR reconstructs f(x, y, v, [M/H], age)
-from the whole cube.  Both become the same maps (derived.py), compared with the truth's:
+For each mock (``--mocks``: the paper's three-component galaxy and the independent
+bulge-counter-disk one) every solver (``--solvers``: PNKR and tensor-tikhonov) runs the demo
+job on it, and pPXF (Cappellari 2017) fits every spectrum of that mock's noisy cube on its
+own, with a Gauss-Hermite LOSVD of order 6 (V, sigma, h3-h6), no additive polynomial and
+non-negative weights of the same MILES templates.  All become the same maps (derived.py),
+compared with the truth's (``comparison_metrics``): map RMS errors, LOSVD L1 errors at the
+nine positions and over every spaxel with mass, bimodal truth LOSVDs recovered as bimodal,
+and wall times.
 
-* map error: the RMS difference over the sky positions whose truth mass is at least
-  MASS_FLOOR of its peak, in the map's units (mass: relative to the truth's RMS there);
-* LOSVD error at the nine positions: int |p - p_true| dv of the unit-integral light-weighted
-  LOSVDs (0: identical, 2: disjoint);
-* wall time: PNKR's solve (the result's /history seconds) and pPXF's fits, on their ranks.
-
-The cube is the result's own /data and /truth, so pPXF sees exactly what PNKR saw.  pPXF's
-licence forbids redistributing it: ``ppxf_fit.ensure_ppxf`` installs it from PyPI on first
-use.
+pPXF sees exactly the cube the solvers saw (a result's own /data, the mock's noise sigma).
+Its licence forbids redistributing it: ``ppxf_fit.ensure_ppxf`` installs it from PyPI on
+first use.
 """
 from __future__ import annotations
 
@@ -23,15 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .comparison_metrics import MASS_FLOOR, compare
+from .mock import MOCK_MODELS
 from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, on_every_pixel, ppxf_on_every_rank,
                        ppxf_rows, ppxf_templates)
 
-HELP = "pPXF (Gauss-Hermite order 6, same templates) against PNKR on the mock galaxy"
+HELP = ("pPXF (Gauss-Hermite order 6, same templates) against PNKR and tensor-tikhonov on "
+        "two mock galaxies")
 
-# Where the truth mass is below this fraction of its peak, every map is a ratio of two
-# near-zero numbers: those sky positions are left out, for both methods alike.
-MASS_FLOOR = 0.01
-DEFAULT_OUTPUT = "results/pnkr-vs-ppxf.h5"
+SOLVERS = ("pnkr", "tensor-tikhonov")
+DEFAULT_OUTPUT = "results/pnkr-vs-ppxf"
 # pPXF's dispersion may fit far narrower than the mock's narrowest feature (its lower bound is
 # 0.01 velscale): its LOSVD is averaged over each velocity basis function on a finer rule
 # than the truth's 8 points per interval, so a narrow fit does not alias.
@@ -40,14 +40,24 @@ MAP_UNITS = {"mass": "relative", "mean_age": "Gyr", "mean_metallicity": "dex",
              "mu_v": "km/s", "sigma_v": "km/s", "h3": "", "h4": "", "h5": ""}
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def add_arguments(parser) -> None:
-    parser.add_argument("--result", help="a finished PNKR run on a galaxy mock (e.g. "
-                        "results/galaxy-demo.h5); default: run the demo job first")
-    parser.add_argument("--mesh", help="galaxy mesh (name or file) for the demo job (default: "
+    parser.add_argument("--result", help="one finished galaxy mock run (e.g. "
+                        "results/galaxy-demo.h5) to compare instead of running the jobs")
+    parser.add_argument("--mocks", type=_names, default=list(MOCK_MODELS),
+                        help=f"comma-separated mock galaxies (default {','.join(MOCK_MODELS)})")
+    parser.add_argument("--solvers", type=_names, default=list(SOLVERS),
+                        help=f"comma-separated hpcinv solvers (default {','.join(SOLVERS)})")
+    parser.add_argument("--mesh", help="galaxy mesh (name or file) for the jobs (default: "
                         "the demo's)")
     parser.add_argument("--max-iterations", type=int,
-                        help="cap the demo job's loops (default: the demo job's)")
-    parser.add_argument("--output", help=f"the demo job's result (default {DEFAULT_OUTPUT})")
+                        help="cap the jobs' iterations (PNKR loops, tensor-tikhonov outer "
+                        "steps; default: the demo job's)")
+    parser.add_argument("--output", help=f"directory of the jobs' results, MOCK-SOLVER.h5 "
+                        f"(default {DEFAULT_OUTPUT})")
     parser.add_argument("--regul", type=float, default=0.0,
                         help="pPXF's regularisation of the template weights (default 0: none)")
 
@@ -99,10 +109,12 @@ def _check_same_sizes(problem, path: str) -> None:
                                       f"{tuple(problem.operator.shape)}: run PNKR again"))
 
 
-def _demo_spec(args):
+def _job_specs(args) -> list:
+    """(mock, solver, spec) of every job the comparison runs."""
     from .demo import demo_spec
 
-    return demo_spec(args.max_iterations, args.mesh)
+    return [(mock, solver, demo_spec(args.max_iterations, args.mesh, mock=mock, solver=solver))
+            for mock in args.mocks for solver in args.solvers]
 
 
 def _check_arguments(args) -> None:
@@ -111,9 +123,15 @@ def _check_arguments(args) -> None:
     overrides = [f"--{name.replace('_', '-')}" for name in ("mesh", "max_iterations", "output")
                  if getattr(args, name) is not None]
     if args.result is not None and overrides:
-        raise InputError((", ".join(overrides), "apply to the demo job, not to --result"))
+        raise InputError((", ".join(overrides), "apply to the jobs, not to --result"))
     if args.regul < 0:
         raise InputError(("--regul", f"must be >= 0, got {args.regul}"))
+    for option, names, known in (("--mocks", args.mocks, tuple(MOCK_MODELS)),
+                                 ("--solvers", args.solvers, SOLVERS)):
+        unknown = [name for name in names if name not in known]
+        if unknown or not names:
+            raise InputError((option, f"{', '.join(map(repr, unknown)) or 'nothing'} given; "
+                                      f"choose from {', '.join(known)}"))
 
 
 def _stored_rows(path: str, name: str, start: int, count: int, columns: int) -> np.ndarray:
@@ -139,84 +157,87 @@ def _progress_printer(rank: int, total: int, interval: float = 10.0):
 
 # --- errors and the table -------------------------------------------------------------------
 
-def sky_mask(truth_mass: np.ndarray) -> np.ndarray:
-    return truth_mass >= MASS_FLOOR * np.nanmax(truth_mass)
+def comparison(mock: str, solver: str, ppxf: dict, hpcinv: dict) -> dict:
+    """Rows of one solver's and pPXF's errors on one mock (``comparison_metrics.compare``
+    results): per map, per LOSVD position, and a summary."""
+    rows = [{"mock": mock, "solver": solver, "map": name, "unit": MAP_UNITS[name],
+             "error_ppxf": ppxf["maps"][name], "error_hpcinv": hpcinv["maps"][name]}
+            for name in ppxf["maps"]]
+    losvd_rows = [{"mock": mock, "solver": solver, "position": k,
+                   "error_ppxf": ppxf["losvd_nine"][k], "error_hpcinv": hpcinv["losvd_nine"][k]}
+                  for k in range(len(ppxf["losvd_nine"]))]
+    summary = {"mock": mock, "solver": solver,
+               "losvd_nine_ppxf": float(np.mean(ppxf["losvd_nine"])),
+               "losvd_nine_hpcinv": float(np.mean(hpcinv["losvd_nine"])),
+               "losvd_all_ppxf": ppxf["losvd_all"], "losvd_all_hpcinv": hpcinv["losvd_all"],
+               "bimodal_truth": hpcinv["bimodal_truth"],
+               "bimodal_recovered_ppxf": ppxf["bimodal_recovered"],
+               "bimodal_recovered_hpcinv": hpcinv["bimodal_recovered"],
+               "false_bimodal_ppxf": ppxf["false_bimodal"],
+               "false_bimodal_hpcinv": hpcinv["false_bimodal"],
+               "sky_positions": hpcinv["sky_positions"],
+               "sky_positions_total": hpcinv["sky_positions_total"]}
+    return {"rows": rows, "losvd_rows": losvd_rows, "summary": summary}
 
 
-def map_error(name: str, estimate: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
-    """RMS of estimate - truth over ``mask``; for the mass relative to the truth's RMS."""
-    error = np.sqrt(np.mean((estimate[mask] - truth[mask]) ** 2))
-    if name == "mass":
-        error /= np.sqrt(np.mean(truth[mask] ** 2))
-    return float(error)
-
-
-def losvd_error(losvd: np.ndarray, truth: np.ndarray, velocity_weights: np.ndarray) -> float:
-    """int |p - p_true| dv / int |p_true| dv: the L1 distance of unit-integral LOSVDs."""
-    return float(np.abs(losvd - truth) @ velocity_weights / (np.abs(truth) @ velocity_weights))
-
-
-def comparison(ppxf_products: dict, pnkr_products: dict, velocity_weights) -> dict:
-    """Rows of map errors and of LOSVD errors (pPXF's and PNKR's against the truth in
-    ``pnkr_products``' truth_* entries)."""
-    from .derived import MAP_NAMES
-
-    mask = sky_mask(pnkr_products["truth_mass"])
-    rows = [{"map": name, "unit": MAP_UNITS[name],
-             "error_ppxf": map_error(name, ppxf_products[name], pnkr_products[f"truth_{name}"],
-                                     mask),
-             "error_pnkr": map_error(name, pnkr_products[name], pnkr_products[f"truth_{name}"],
-                                     mask)} for name in MAP_NAMES]
-    truth = pnkr_products["truth_losvd"]
-    losvd_rows = [{"x": float(x), "y": float(y),
-                   "error_ppxf": losvd_error(ppxf_products["losvd"][k], truth[k],
-                                             velocity_weights),
-                   "error_pnkr": losvd_error(pnkr_products["losvd"][k], truth[k],
-                                             velocity_weights)}
-                  for k, (x, y) in enumerate(pnkr_products["losvd_positions"])]
-    return {"rows": rows, "losvd_rows": losvd_rows, "sky_positions": int(mask.sum()),
-            "sky_positions_total": int(mask.size)}
-
-
-def _row(label: str, unit: str, row: dict) -> str:
-    return f"{label:18s} {unit:9s} {row['error_ppxf']:10.4g} {row['error_pnkr']:10.4g}"
+def _cell(value) -> str:
+    return f"{value:10.4g}" if isinstance(value, float) else f"{value!s:>10s}"
 
 
 def format_table(report: dict) -> str:
-    solver = report.get("solver", "pnkr")
-    header = f"{'':18s} {'':9s} {'pPXF':>10s} {solver:>10s}"
-    lines = [f"pnkr-vs-ppxf: {report['result']}, {report['spectra']} spectra; pPXF "
-             f"{report['ppxf_version']}: Gauss-Hermite order {MOMENTS}, no additive polynomial, "
-             f"regul {report['regul']:g}",
-             "",
-             f"map error: RMS of map - truth over the {report['sky_positions']} of "
-             f"{report['sky_positions_total']} sky positions with truth mass >= "
-             f"{MASS_FLOOR:.0%} of its peak (mass: relative to the truth's RMS there)",
-             header]
-    lines += [_row(row["map"], row["unit"], row) for row in report["rows"]]
-    lines += ["", "LOSVD error at (x, y): int |p - p_true| dv of the unit-integral "
-                  "light-weighted LOSVDs (0: identical, 2: disjoint)", header]
-    lines += [_row(f"({row['x']:+.2f}, {row['y']:+.2f})", "", row)
-              for row in report["losvd_rows"]]
-    lines += ["", f"wall time: pPXF {report['seconds_ppxf']:.1f} s on {report['ranks_ppxf']} "
-                  f"rank(s), {report['seconds_per_spectrum_ppxf']:.3f} s per spectrum; {solver} "
-                  f"{report['seconds_pnkr']:.1f} s on {report['ranks_pnkr']} rank(s), "
-                  f"{report['iterations_pnkr']} {'loops' if solver == 'pnkr' else 'steps'}"]
+    """One block per mock: pPXF's column, then one per solver."""
+    lines = [f"pnkr-vs-ppxf: pPXF {report['ppxf_version']}: Gauss-Hermite order {MOMENTS}, no "
+             f"additive polynomial, regul {report['regul']:g}; map error: RMS of map - truth "
+             f"over the sky positions with truth mass >= {MASS_FLOOR:.0%} of its peak (mass: "
+             f"relative to the truth's RMS there); LOSVD error: int |p - p_true| dv of the "
+             f"unit-integral light-weighted LOSVDs (0: identical, 2: disjoint)"]
+    for mock in dict.fromkeys(row["mock"] for row in report["rows"]):
+        runs = [run for run in report["runs"] if run["mock"] == mock]
+        solvers = [run["solver"] for run in runs]
+        fits = next(fit for fit in report["ppxf"] if fit["mock"] == mock)
+        summaries = {s["solver"]: s for s in report["summaries"] if s["mock"] == mock}
+        first = summaries[solvers[0]]
+        lines += ["", f"mock {mock}: {fits['spectra']} spectra, {first['sky_positions']} of "
+                      f"{first['sky_positions_total']} sky positions with mass",
+                  f"{'':28s} {'pPXF':>10s} " + " ".join(f"{name:>16s}" for name in solvers)]
+        for name in MAP_UNITS:
+            cells = {row["solver"]: row for row in report["rows"]
+                     if row["mock"] == mock and row["map"] == name}
+            lines.append(f"{name + ' ' + MAP_UNITS[name]:28s} "
+                         f"{_cell(cells[solvers[0]]['error_ppxf'])} " +
+                         " ".join(f"{cells[solver]['error_hpcinv']:16.4g}" for solver in solvers))
+        for label, key in (("LOSVD L1, nine positions", "losvd_nine"),
+                           ("LOSVD L1, all with mass", "losvd_all")):
+            lines.append(f"{label:28s} {_cell(first[key + '_ppxf'])} " +
+                         " ".join(f"{summaries[s][key + '_hpcinv']:16.4g}" for s in solvers))
+        lines.append(f"{'bimodal recovered of ' + str(first['bimodal_truth']):28s} "
+                     f"{first['bimodal_recovered_ppxf']:10d} " +
+                     " ".join(f"{summaries[s]['bimodal_recovered_hpcinv']:16d}" for s in solvers))
+        lines.append(f"{'second peak, unimodal truth':28s} {first['false_bimodal_ppxf']:10d} " +
+                     " ".join(f"{summaries[s]['false_bimodal_hpcinv']:16d}" for s in solvers))
+        lines.append(f"{'seconds (ranks)':28s} {fits['seconds']:6.1f} ({fits['ranks']}) " +
+                     " ".join(f"{run['seconds']:11.1f} ({run['ranks']})" for run in runs))
     return "\n".join(lines)
 
 
 # --- the experiment -------------------------------------------------------------------------
 
-def _pnkr_result(args, demo_spec) -> str | None:
-    """The result to compare with: --result, or the demo job's, run now (None: stopped)."""
-    if demo_spec is None:
-        return args.result
+def _run_jobs(args, specs) -> list | None:
+    """[(mock, solver, result path)]: --result, or the jobs run now (None: stopped)."""
+    if args.result is not None:
+        return [(None, None, args.result)]
     from ... import run as run_job
     from ...core.errors import EXIT_OK
 
-    # This command owns its output: a rerun with another mesh replaces it.
-    outcome = run_job(demo_spec, output=args.output or DEFAULT_OUTPUT, overwrite=True)
-    return outcome.result_path if outcome.exit_status == EXIT_OK else None
+    directory = Path(args.output or DEFAULT_OUTPUT)
+    paths = []
+    for mock, solver, spec in specs:
+        # This command owns its outputs: a rerun with another mesh replaces them.
+        outcome = run_job(spec, output=str(directory / f"{mock}-{solver}.h5"), overwrite=True)
+        if outcome.exit_status != EXIT_OK:
+            return None
+        paths.append((mock, solver, outcome.result_path))
+    return paths
 
 
 def _local_cube(problem, path: str, noise_level: float) -> tuple:
@@ -277,39 +298,54 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
             "velocity_weights": grid.theta_weights[0]}
 
 
-def _compare(ppxf, path: str, regul: float, comm) -> dict | None:
-    """Fit the result's cube with pPXF on every rank; the report on rank 0, else None."""
+def _compare(ppxf, results: list, regul: float, comm) -> dict | None:
+    """pPXF on each mock's cube (on every rank), compared with every solver's result on it;
+    the report on rank 0, else None."""
     from importlib.metadata import version
 
-    from ...core.io.results import read_products
+    from ...core.io.results import read_products, read_summary
     from ...core.mpi import agree
 
     mpi = comm.tompi4py()
-    spec, summary = agree(mpi, check_result, path)
-    fits = _ppxf_products(ppxf, spec, path, regul, comm)
-    if mpi.rank != 0:
-        return None
-    pnkr_products, history, _ = read_products(path)
-    return {"result": path, "spectra": fits["spectra"], "regul": regul,
-            "ppxf_version": version("ppxf"),
-            **comparison(fits["products"], pnkr_products, fits["velocity_weights"]),
-            "seconds_ppxf": fits["seconds"], "ranks_ppxf": mpi.size,
-            "seconds_per_spectrum_ppxf": fits["seconds_per_spectrum"],
-            "seconds_pnkr": float(history["seconds"][-1]), "ranks_pnkr": summary["ranks"],
-            "iterations_pnkr": summary["iterations"],
-            "solver": summary.get("solver_kind", "pnkr")}
+    report = {"regul": regul, "ppxf_version": version("ppxf"), "runs": [], "ppxf": [],
+              "rows": [], "losvd_rows": [], "summaries": []}
+    fits_of = {}
+    for mock, solver, path in results:
+        spec, summary = agree(mpi, check_result, path)
+        mock = mock or spec.problem["mock"]
+        solver = solver or summary.get("solver_kind", "pnkr")
+        if mock not in fits_of:   # the same mock's data for every solver: one pPXF fit
+            fits_of[mock] = _ppxf_products(ppxf, spec, path, regul, comm)
+            fits = fits_of[mock]
+            report["ppxf"].append({"mock": mock, "seconds": fits["seconds"],
+                                   "ranks": mpi.size, "spectra": fits["spectra"],
+                                   "seconds_per_spectrum": fits["seconds_per_spectrum"]})
+        if mpi.rank != 0:
+            continue
+        products, history, _ = read_products(path)
+        weights = fits_of[mock]["velocity_weights"]
+        rows = comparison(mock, solver, compare(fits_of[mock]["products"], products, weights),
+                          compare(products, products, weights))
+        report["rows"] += rows["rows"]
+        report["losvd_rows"] += rows["losvd_rows"]
+        report["summaries"].append(rows["summary"])
+        report["runs"].append({"mock": mock, "solver": solver, "result": str(path),
+                               "seconds": float(history["seconds"][-1]),
+                               "ranks": read_summary(path)["ranks"],
+                               "iterations": summary["iterations"]})
+    return report if mpi.rank == 0 else None
 
 
 def _prepare(args, mpi) -> tuple:
     """Check the arguments and --result before installing anything; return pPXF and the
-    demo job's spec (None with --result)."""
+    jobs' (mock, solver, spec) (none with --result)."""
     from ...core.mpi import agree
 
     agree(mpi, _check_arguments, args)
     if args.result is not None:
         agree(mpi, check_result, args.result)
-    demo_spec = agree(mpi, _demo_spec, args) if args.result is None else None
-    return ppxf_on_every_rank(mpi), demo_spec
+    specs = agree(mpi, _job_specs, args) if args.result is None else []
+    return ppxf_on_every_rank(mpi), specs
 
 
 def run(args) -> int:
@@ -322,12 +358,12 @@ def run(args) -> int:
     comm = petsc_env.initialize().COMM_WORLD
     mpi = comm.tompi4py()
     try:
-        ppxf, demo_spec = _prepare(args, mpi)
-        path = _pnkr_result(args, demo_spec)
-        report = _compare(ppxf, path, args.regul, comm) if path is not None else None
+        ppxf, specs = _prepare(args, mpi)
+        results = _run_jobs(args, specs)
+        report = _compare(ppxf, results, args.regul, comm) if results is not None else None
     except Exception as error:  # noqa: BLE001 - every failure ends all ranks, printed once
         report_and_exit(error, mpi)
-    if path is None:
+    if results is None:
         return EXIT_INTERRUPTED
     if report is not None:
         print(json.dumps(report, indent=2) if args.json else format_table(report))
