@@ -46,8 +46,10 @@ $(STAMP): pyproject.toml
 templates: $(STAMP)
 	@$(VENV)/bin/hpcinv templates fetch > /dev/null
 
+# The paper's PNKR, then the second solver on the same mock (docs/galaxy.md, "The demo").
 demo: setup
 	$(MPIRUN) $(VENV)/bin/hpcinv demo
+	$(MPIRUN) $(VENV)/bin/hpcinv demo --solver tensor-tikhonov
 
 test: setup test-serial test-mpi
 

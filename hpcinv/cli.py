@@ -71,12 +71,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     plot.add_argument("result", help="result file (HDF5) written by hpcinv run")
     plot.add_argument("--out", help="directory for the files (default: the result's)")
 
-    demo = commands.add_parser("demo", help="run the built-in demo job (mock galaxy, PNKR) "
-                               "and plot it")
+    demo = commands.add_parser("demo", help="run the built-in demo job (mock galaxy, PNKR or "
+                               "tensor-tikhonov) and plot it")
+    demo.add_argument("--solver", choices=("pnkr", "tensor-tikhonov"), default="pnkr",
+                      help="the solver (default pnkr, the paper's)")
     demo.add_argument("--output", default=None,
-                      help="result file (default results/galaxy-demo.h5)")
+                      help="result file (default results/galaxy-demo.h5, with "
+                           "tensor-tikhonov results/galaxy-demo-tikhonov.h5)")
     demo.add_argument("--max-iterations", type=int, default=None,
-                      help="cap the loops (default: the demo job's)")
+                      help="cap the iterations (default: the demo job's)")
     demo.add_argument("--quiet", action="store_true", help="no progress lines")
 
     from .reproduce import EXPERIMENTS, experiment
@@ -132,7 +135,7 @@ def _cmd_run(args) -> int:
 def _cmd_demo(args) -> int:
     from .apps.galaxy.demo import demo_spec
 
-    spec = demo_spec(args.max_iterations)
+    spec = demo_spec(args.max_iterations, solver=args.solver)
     # The demo owns its default output (a new hpcinv may change the demo job).
     code = _run_job(spec, argparse.Namespace(output=args.output, quiet=args.quiet,
                                              overwrite=True if args.output is None else None))

@@ -42,14 +42,15 @@ def losvd_error(losvd: np.ndarray, truth: np.ndarray, velocity_weights: np.ndarr
 
 
 def losvd_peaks(losvd: np.ndarray, velocity: np.ndarray) -> np.ndarray:
-    """The velocities of a LOSVD's separate peaks, highest first."""
-    values = np.nan_to_num(np.asarray(losvd, dtype=float))
-    top = values.max()
-    if not top > 0:
+    """The velocities of a LOSVD's separate peaks, highest first: interior maxima (a rise at
+    the end of the velocity range is a component cut off by it, not a peak); none for a
+    LOSVD without data (NaN) or mass."""
+    values = np.asarray(losvd, dtype=float)
+    if not np.all(np.isfinite(values)) or not values.max() > 0:
         return np.empty(0)
-    padded = np.concatenate([[-np.inf], values, [-np.inf]])
-    maxima = [k for k in range(values.size) if padded[k + 1] > padded[k]
-              and padded[k + 1] >= padded[k + 2] and values[k] >= PEAK_HEIGHT * top]
+    top = values.max()
+    maxima = [k for k in range(1, values.size - 1) if values[k] > values[k - 1]
+              and values[k] >= values[k + 1] and values[k] >= PEAK_HEIGHT * top]
     kept = maxima[:1]
     for k in maxima[1:]:
         previous = kept[-1]
@@ -99,6 +100,7 @@ def compare(products: dict, truth: dict, velocity_weights: np.ndarray) -> dict:
     "losvd_all": mean L1 over the sky with mass, and the ``bimodality`` counts}."""
     mask = sky_mask(truth["truth_mass"])
     truth_cube, cube = truth["truth_losvd_cube"], products["losvd_cube"]
+    # A LOSVD without mass is NaN (0 / 0): as far from the truth as an empty one, L1 = 1.
     all_errors = losvd_error(np.nan_to_num(cube[mask]), truth_cube[mask], velocity_weights)
     return {"maps": {name: map_error(name, products[name], truth[f"truth_{name}"], mask)
                      for name in MAP_NAMES},

@@ -10,6 +10,7 @@ from ...core.errors import InputError
 # The second solver's section for the demo's problem: the discrepancy at tau = 1 (the
 # misfit of the whole cube, not PNKR's per-equation test, so no margin is needed).
 TIKHONOV_SOLVER = {"kind": "tensor-tikhonov", "tau": 1.0}
+TIKHONOV_OUTPUT = "results/galaxy-demo-tikhonov.h5"
 
 
 def demo_spec(max_iterations: int | None = None, mesh: str | None = None,
@@ -24,7 +25,7 @@ def demo_spec(max_iterations: int | None = None, mesh: str | None = None,
     from ...core.paths import resolve_galaxy_mesh
 
     text = (Path(__file__).parent / "demo.toml").read_text()
-    if mesh is None and mock is None and solver is None and max_iterations is None:
+    if mesh is None and mock is None and solver in (None, "pnkr") and max_iterations is None:
         return parse_spec(text, source="<demo>")     # the demo's own text, comments kept
     job = tomllib.loads(text)
     if solver not in (None, "pnkr"):
@@ -32,6 +33,7 @@ def demo_spec(max_iterations: int | None = None, mesh: str | None = None,
             raise InputError(("--solver", f"the demo runs pnkr or tensor-tikhonov, not "
                                           f"{solver!r}"))
         job["solver"] = dict(TIKHONOV_SOLVER)
+        job["output"]["path"] = TIKHONOV_OUTPUT
     if mesh is not None:
         job["problem"]["mesh"] = resolve_galaxy_mesh(mesh, "--mesh")
     if mock is not None:

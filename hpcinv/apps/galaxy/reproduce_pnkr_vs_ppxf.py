@@ -32,6 +32,10 @@ HELP = ("pPXF (Gauss-Hermite order 6, same templates) against PNKR and tensor-ti
 
 SOLVERS = ("pnkr", "tensor-tikhonov")
 DEFAULT_OUTPUT = "results/pnkr-vs-ppxf"
+DEFAULT_MESH = "kinematics"
+# What the comparison reads from a result beside /data and /truth.
+DERIVED = ("losvd_cube", "truth_losvd_cube", "losvd", "truth_losvd", "velocity", "mu_v",
+           "truth_mu_v")
 # pPXF's dispersion may fit far narrower than the mock's narrowest feature (its lower bound is
 # 0.01 velscale): its LOSVD is averaged over each velocity basis function on a finer rule
 # than the truth's 8 points per interval, so a narrow fit does not alias.
@@ -41,18 +45,19 @@ MAP_UNITS = {"mass": "relative", "mean_age": "Gyr", "mean_metallicity": "dex",
 
 
 def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--result", help="one finished galaxy mock run (e.g. "
                         "results/galaxy-demo.h5) to compare instead of running the jobs")
-    parser.add_argument("--mocks", type=_names, default=list(MOCK_MODELS),
+    parser.add_argument("--mocks", type=_names,
                         help=f"comma-separated mock galaxies (default {','.join(MOCK_MODELS)})")
-    parser.add_argument("--solvers", type=_names, default=list(SOLVERS),
+    parser.add_argument("--solvers", type=_names,
                         help=f"comma-separated hpcinv solvers (default {','.join(SOLVERS)})")
-    parser.add_argument("--mesh", help="galaxy mesh (name or file) for the jobs (default: "
-                        "the demo's)")
+    parser.add_argument("--mesh", help=f"galaxy mesh (name or file) for the jobs (default "
+                        f"{DEFAULT_MESH}: the demo's with 25 velocity nodes, fine enough for "
+                        f"bimodal LOSVDs)")
     parser.add_argument("--max-iterations", type=int,
                         help="cap the jobs' iterations (PNKR loops, tensor-tikhonov outer "
                         "steps; default: the demo job's)")
@@ -86,6 +91,10 @@ def check_result(path: str):
         raise InputError(("--result", f"{path} is not a mock galaxy run with its /data and "
                                       f"/truth (an observed cube, or [output] store_data = "
                                       f"false): the comparison needs the mock's truth"))
+    missing = [name for name in DERIVED if f"/derived/{name}" not in summary["datasets"]]
+    if missing:
+        raise InputError(("--result", f"{path} lacks /derived/{missing[0]}: written by an "
+                                      f"older hpcinv; run its job again"))
     if attributes["order"] != 1:
         raise InputError(("--result", f"{path} has s = {attributes['order']}: the comparison "
                                       f"needs s = 1, where the [M/H] and age basis points are "
@@ -113,14 +122,16 @@ def _job_specs(args) -> list:
     """(mock, solver, spec) of every job the comparison runs."""
     from .demo import demo_spec
 
-    return [(mock, solver, demo_spec(args.max_iterations, args.mesh, mock=mock, solver=solver))
-            for mock in args.mocks for solver in args.solvers]
+    return [(mock, solver, demo_spec(args.max_iterations, args.mesh or DEFAULT_MESH, mock=mock,
+                                     solver=solver))
+            for mock in args.mocks or MOCK_MODELS for solver in args.solvers or SOLVERS]
 
 
 def _check_arguments(args) -> None:
     from ...core.errors import InputError
 
-    overrides = [f"--{name.replace('_', '-')}" for name in ("mesh", "max_iterations", "output")
+    overrides = [f"--{name.replace('_', '-')}" for name in ("mocks", "solvers", "mesh",
+                                                             "max_iterations", "output")
                  if getattr(args, name) is not None]
     if args.result is not None and overrides:
         raise InputError((", ".join(overrides), "apply to the jobs, not to --result"))
@@ -128,6 +139,8 @@ def _check_arguments(args) -> None:
         raise InputError(("--regul", f"must be >= 0, got {args.regul}"))
     for option, names, known in (("--mocks", args.mocks, tuple(MOCK_MODELS)),
                                  ("--solvers", args.solvers, SOLVERS)):
+        if names is None:
+            continue
         unknown = [name for name in names if name not in known]
         if unknown or not names:
             raise InputError((option, f"{', '.join(map(repr, unknown)) or 'nothing'} given; "
@@ -157,15 +170,15 @@ def _progress_printer(rank: int, total: int, interval: float = 10.0):
 
 # --- errors and the table -------------------------------------------------------------------
 
-def comparison(mock: str, solver: str, ppxf: dict, hpcinv: dict) -> dict:
+def comparison(mock: str, solver: str, ppxf: dict, hpcinv: dict, positions) -> dict:
     """Rows of one solver's and pPXF's errors on one mock (``comparison_metrics.compare``
-    results): per map, per LOSVD position, and a summary."""
+    results): per map, per LOSVD position ((x, y) of ``positions``), and a summary."""
     rows = [{"mock": mock, "solver": solver, "map": name, "unit": MAP_UNITS[name],
              "error_ppxf": ppxf["maps"][name], "error_hpcinv": hpcinv["maps"][name]}
             for name in ppxf["maps"]]
-    losvd_rows = [{"mock": mock, "solver": solver, "position": k,
+    losvd_rows = [{"mock": mock, "solver": solver, "x": float(x), "y": float(y),
                    "error_ppxf": ppxf["losvd_nine"][k], "error_hpcinv": hpcinv["losvd_nine"][k]}
-                  for k in range(len(ppxf["losvd_nine"]))]
+                  for k, (x, y) in enumerate(positions)]
     summary = {"mock": mock, "solver": solver,
                "losvd_nine_ppxf": float(np.mean(ppxf["losvd_nine"])),
                "losvd_nine_hpcinv": float(np.mean(hpcinv["losvd_nine"])),
@@ -303,7 +316,7 @@ def _compare(ppxf, results: list, regul: float, comm) -> dict | None:
     the report on rank 0, else None."""
     from importlib.metadata import version
 
-    from ...core.io.results import read_products, read_summary
+    from ...core.io.results import read_products
     from ...core.mpi import agree
 
     mpi = comm.tompi4py()
@@ -325,13 +338,13 @@ def _compare(ppxf, results: list, regul: float, comm) -> dict | None:
         products, history, _ = read_products(path)
         weights = fits_of[mock]["velocity_weights"]
         rows = comparison(mock, solver, compare(fits_of[mock]["products"], products, weights),
-                          compare(products, products, weights))
+                          compare(products, products, weights), products["losvd_positions"])
         report["rows"] += rows["rows"]
         report["losvd_rows"] += rows["losvd_rows"]
         report["summaries"].append(rows["summary"])
         report["runs"].append({"mock": mock, "solver": solver, "result": str(path),
                                "seconds": float(history["seconds"][-1]),
-                               "ranks": read_summary(path)["ranks"],
+                               "ranks": summary["ranks"],
                                "iterations": summary["iterations"]})
     return report if mpi.rank == 0 else None
 

@@ -21,6 +21,7 @@ from .scaled_gradient import METRICS, ScaledGradient
 from .start import constant_start
 from .subspace import SubspaceDescent
 from .tao import TAO_TYPES, PenalizedTAO
+from .tensor_spectral import MAX_SKY_POINTS, MAX_THETA_FUNCTIONS
 from .tensor_tikhonov import TensorTikhonovTAO
 from ..kaczmarz.block_rows import TensorBlockRows
 
@@ -245,6 +246,10 @@ class TensorTikhonovKind(MethodKind):
         **_SHARED, **_OUTER_SEARCH,
         "max_iterations": Field(int, 60, "outer steps: TAO solves, at a searched alpha or "
                                 "continuing one that reached tao_max_iterations", minimum=1),
+        # 1% of the misfit is 0.5% of the residual norm, well inside the noise norm's own
+        # spread; 0.1% cost the demo's second mock 12 outer steps instead of 5.
+        "tolerance": Field(float, 1e-2, "relative tolerance of the target misfit", minimum=0,
+                           exclusive_minimum=True, applies=("fixed_mu", (False,))),
         "tau": Field(float, 1.0, "discrepancy factor: the misfit's target is tau^2 sum_r "
                      "delta_r^2", minimum=0, exclusive_minimum=True),
         "tao_type": Field(str, "bnls", "TAO method (as penalized-tao's): Newton with the exact "
@@ -256,7 +261,8 @@ class TensorTikhonovKind(MethodKind):
                                         exclusive_minimum=True),
         "spectral_start": Field(bool, True, "start from the unconstrained problem's solution "
                                 "(clipped at 0) at its discrepancy alpha, both in closed form "
-                                "from two generalised eigenproblems (sky N x N, Theta L x L)"),
+                                "from two generalised eigenproblems (sky N x N, Theta L x L; "
+                                "skipped above 4096 sky points or 6000 Theta functions)"),
     }
     check_parameters = staticmethod(_check_fixed_mu)
 
@@ -270,8 +276,15 @@ class TensorTikhonovKind(MethodKind):
         # product gathers on each rank.
         spatial, equations, thetas = problem.facts.get("block_rows",
                                                        (1, problem.rows, problem.columns))
+        replicated = vectors(2, spatial * thetas) + vectors(2, spatial * equations)
+        if values["spectral_start"] and spatial <= MAX_SKY_POINTS and \
+                thetas <= MAX_THETA_FUNCTIONS:     # tensor_spectral.fits
+            # The dense eigenproblems, on every rank: N, Psi and V (N x N), K^T K, Phi and
+            # W (L x L), and B, its squares, lambda mu^T and a misfit's temporaries (N x L).
+            replicated += vectors(3, spatial ** 2) + vectors(3, thetas ** 2) + \
+                vectors(6, spatial * thetas)
         return MemoryEstimate(vectors(20, problem.columns) + vectors(3, problem.rows),
-                              vectors(2, spatial * thetas) + vectors(2, spatial * equations))
+                              replicated)
 
     @classmethod
     def build(cls, problem, values: dict) -> TensorTikhonovTAO:
@@ -282,5 +295,5 @@ class TensorTikhonovKind(MethodKind):
                 mu=values["mu"] or None, fixed_mu=values["fixed_mu"],
                 tolerance=values["tolerance"], max_iterations=values["max_iterations"],
                 tao_type=values["tao_type"], tao_max_iterations=values["tao_max_iterations"],
-tao_gradient_tolerance=values["tao_gradient_tolerance"],
+                tao_gradient_tolerance=values["tao_gradient_tolerance"],
                 spectral_start=values["spectral_start"])

@@ -19,6 +19,18 @@ import numpy as np
 
 from ..kaczmarz.block_rows import TensorBlockRows
 
+# An eigenvalue below this times (count x the largest) is round-off of a zero one.
+_NULL = 1e-15
+# Dense N x N sky matrices and L x L Theta matrices up to these sizes (a few hundred MB on
+# every rank, seconds of eigh); above them the start is skipped (``fits``).
+MAX_SKY_POINTS = 4096
+MAX_THETA_FUNCTIONS = 6000
+
+
+def fits(blocks: TensorBlockRows) -> bool:
+    """Whether the dense eigenproblems of this problem fit ``MAX_*``."""
+    return blocks.spatial_size <= MAX_SKY_POINTS and blocks.theta_size <= MAX_THETA_FUNCTIONS
+
 
 class SpectralTikhonov:
     """U(alpha) and misfit(alpha) of the unconstrained problem (collective to build: the
@@ -33,24 +45,26 @@ class SpectralTikhonov:
         kernel = blocks.kernel
         self.theta_values, self.theta_vectors = sla.eigh(kernel.T @ kernel,
                                                          blocks.theta_metric.toarray())
-        # K^T K is singular when L > R or columns repeat: round-off makes a few mu
-        # slightly negative, which would put a pole at a tiny alpha.
-        np.clip(self.theta_values, 0.0, None, out=self.theta_values)
-        np.clip(self.sky_values, 0.0, None, out=self.sky_values)
+        # K^T K is singular when L > R or columns repeat (and N when spaxels are left out):
+        # round-off leaves those eigenvalues at +-1e-16 of the largest and their b at
+        # round-off too, which 1 / alpha would blow up at a small alpha.  They are zero.
+        for values in (self.theta_values, self.sky_values):
+            values[values <= _NULL * values.size * values.max()] = 0.0
         self.local_sky_vectors = sky_vectors[self.layout.local_slice]
         data = self.layout.gather(data_rows)
         weighted = blocks.data_gram @ data                                    # N Y
-        self.coefficients = sky_vectors.T @ (weighted @ kernel) @ self.theta_vectors   # B
-        self.data_norm_squared = float(np.vdot(data, weighted))               # ||Y||_N^2
         self.curvature = np.outer(self.sky_values, self.theta_values)        # lambda mu^T
+        self.coefficients = sky_vectors.T @ (weighted @ kernel) @ self.theta_vectors   # B
+        self.coefficients[self.curvature == 0] = 0.0      # exactly so without round-off
+        self.squares = self.coefficients ** 2
+        self.data_norm_squared = float(np.vdot(data, weighted))               # ||Y||_N^2
 
     def misfit(self, alpha: float) -> float:
         """||Y - U(alpha) K^T||_N^2 = ||Y||_N^2 - 2 sum b^2 / d + sum lambda mu b^2 / d^2,
         d = lambda mu + alpha: increasing in alpha."""
         denominator = self.curvature + alpha
-        squares = self.coefficients ** 2
-        return float(self.data_norm_squared - 2.0 * np.sum(squares / denominator)
-                     + np.sum(self.curvature * squares / denominator ** 2))
+        return float(self.data_norm_squared - 2.0 * np.sum(self.squares / denominator)
+                     + np.sum(self.curvature * self.squares / denominator ** 2))
 
     def local_solution(self, alpha: float) -> np.ndarray:
         """This rank's rows of U(alpha) (N_local x L)."""
@@ -66,6 +80,7 @@ class SpectralTikhonov:
         low, high = scale * 1e-14, scale * 1e6
         if not self.misfit(low) < target < self.misfit(high):
             return None
-        root = brentq(lambda log_alpha: math.log(self.misfit(math.exp(log_alpha)) / target),
+        # The difference, not log(misfit / target): round-off may leave misfit(low) <= 0.
+        root = brentq(lambda log_alpha: self.misfit(math.exp(log_alpha)) - target,
                       math.log(low), math.log(high), xtol=1e-6)
         return math.exp(root)

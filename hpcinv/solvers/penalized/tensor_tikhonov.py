@@ -22,7 +22,7 @@ import numpy as np
 from ...core.errors import ArgumentError
 from ..kaczmarz.block_rows import TensorBlockRows
 from .tao import PenalizedTAO
-from .tensor_spectral import SpectralTikhonov
+from .tensor_spectral import SpectralTikhonov, fits as spectral_fits
 
 
 class _Rows:
@@ -144,7 +144,7 @@ class TensorTikhonovTAO(PenalizedTAO):
             raise ArgumentError("tau", "the discrepancy target tau^2 sum delta_r^2 is 0 (data "
                                        "without noise): give mu with fixed_mu")
         self.spectral_alpha = None
-        if spectral_start and "initial" not in options:
+        if spectral_start and "initial" not in options and spectral_fits(blocks):
             mu, options["initial"] = self._spectral_start(operator, data, blocks, mu,
                                                           None if fixed_mu else target)
         super().__init__(operator, data, TensorMetricNorm(blocks),
@@ -164,7 +164,10 @@ class TensorTikhonovTAO(PenalizedTAO):
         and its solution at the starting mu clipped at zero (``SpectralTikhonov``)."""
         spectral = SpectralTikhonov(blocks, operator.rows(data, blocks.equations))
         if target is not None:
-            self.spectral_alpha = spectral.discrepancy_alpha(target)
+            # Every rank solved the same eigenproblems; rank 0's root is everyone's, so no
+            # last-bit difference of two LAPACK runs can set the ranks' alphas apart.
+            self.spectral_alpha = blocks.spatial_layout.mpi.bcast(
+                spectral.discrepancy_alpha(target), root=0)
         if mu is None:
             mu = self.spectral_alpha
         if mu is None:     # no alpha meets the target unconstrained: the constant start
