@@ -129,17 +129,24 @@ def test_good_wavelengths_fit_only_those_pixels_with_the_same_data():
     assert masked.attributes["fitted_pixels"] == inside.sum()
 
 
-def _masked_cube(path, mask):
-    """The tiny mock's cube with a MASK extension and NaN flux wherever the mask is set
-    (collective: rank 0 edits the file the others then read)."""
+def _edited_mock_cube(path, edit):
+    """The tiny mock's cube, ``edit(hdus)`` applied by rank 0 (collective)."""
     write_mock_cube(parse_spec(_job()), str(path))
     mpi = WORLD.tompi4py()
     if mpi.rank == 0:
         with fits.open(path, mode="update") as hdus:
-            hdus["DATA"].data[mask != 0] = np.nan    # whole planes for a 1-D mask
-            hdus.append(fits.ImageHDU(mask.astype(np.uint8), name="MASK"))
+            edit(hdus)
     mpi.Barrier()
     return path
+
+
+def _masked_cube(path, mask):
+    """The tiny mock's cube with a MASK extension and NaN flux wherever the mask is set."""
+    def masked(hdus):
+        hdus["DATA"].data[mask != 0] = np.nan    # whole planes for a 1-D mask
+        hdus.append(fits.ImageHDU(mask.astype(np.uint8), name="MASK"))
+
+    return _edited_mock_cube(path, masked)
 
 
 @pytest.mark.mpi
@@ -192,6 +199,16 @@ def _prepare(extra):
     return PROBLEMS.get("galaxy", "problem.kind").prepare(parse_spec(_job(extra)).problem)
 
 
+def _refuses_a_missing_then_misshapen_extension(path, key, name, shape, misshapen):
+    job = f'cube = "{path}"\n{key} = "{name}"\n'
+    with pytest.raises(InputError, match=rf"problem.{key}.*no extension '{name}'.*STAT"):
+        _prepare(job)
+    with fits.open(path, mode="update") as hdus:
+        hdus.append(fits.ImageHDU(np.zeros(shape, dtype=np.uint8), name=name))
+    with pytest.raises(InputError, match=rf"problem.{key}.*{misshapen}"):
+        _prepare(job)
+
+
 def test_bad_masks_are_input_errors_naming_the_key(tmp_path):
     with pytest.raises(InputError, match=r"problem.good_wavelengths.*entry 0"):
         _prepare("good_wavelengths = [[5100.0, 5000.0]]\n")
@@ -201,12 +218,8 @@ def test_bad_masks_are_input_errors_naming_the_key(tmp_path):
         _prepare('mask_extension = "DQ"\n')
     path = tmp_path / "cube.fits"
     write_mock_cube(parse_spec(_job()), str(path))
-    with pytest.raises(InputError, match=r"problem.mask_extension.*no extension 'DQ'.*STAT"):
-        _prepare(f'cube = "{path}"\nmask_extension = "DQ"\n')
-    with fits.open(path, mode="update") as hdus:
-        hdus.append(fits.ImageHDU(np.zeros((3, 4), dtype=np.uint8), name="DQ"))
-    with pytest.raises(InputError, match=r"problem.mask_extension.*\[DQ\].*4 x 3"):
-        _prepare(f'cube = "{path}"\nmask_extension = "DQ"\n')
+    _refuses_a_missing_then_misshapen_extension(path, "mask_extension", "DQ", (3, 4),
+                                                r"\[DQ\].*4 x 3")
     with pytest.raises(InputError, match="problem.good_wavelengths.*mask the job"):
         write_mock_cube(parse_spec(_job(f"good_wavelengths = {GOOD}\n")),
                         str(tmp_path / "mock.fits"))
@@ -231,17 +244,14 @@ def test_ppxf_sees_the_same_fitted_pixels_through_goodpixels():
 def _cube_with_left_out_spaxels(path):
     """The tiny mock's cube with spaxel (x, y) = (0, 0) all NaN, (4, 3) flagged in a SPAXELS
     extension, and (2, 1) 100 times noisier (S/N about 1 instead of 100)."""
-    write_mock_cube(parse_spec(_job()), str(path))
-    mpi = WORLD.tompi4py()
-    if mpi.rank == 0:
-        with fits.open(path, mode="update") as hdus:
-            hdus["DATA"].data[:, 0, 0] = np.nan
-            hdus["STAT"].data[:, 1, 2] *= 1e4
-            flags = np.zeros((TINY_SKY[1], TINY_SKY[0]), dtype=np.int32)
-            flags[3, 4] = 1
-            hdus.append(fits.ImageHDU(flags, name="SPAXELS"))
-    mpi.Barrier()
-    return path
+    def left_out(hdus):
+        hdus["DATA"].data[:, 0, 0] = np.nan
+        hdus["STAT"].data[:, 1, 2] *= 1e4
+        flags = np.zeros((TINY_SKY[1], TINY_SKY[0]), dtype=np.int32)
+        flags[3, 4] = 1
+        hdus.append(fits.ImageHDU(flags, name="SPAXELS"))
+
+    return _edited_mock_cube(path, left_out)
 
 
 def _sky_row(x, y):
@@ -293,27 +303,12 @@ def test_left_out_spaxels_are_no_equations_for_any_solver(mpi_tmp_path):
 def test_bad_spaxel_masks_are_input_errors_naming_the_key(tmp_path):
     path = tmp_path / "cube.fits"
     write_mock_cube(parse_spec(_job()), str(path))
-    with pytest.raises(InputError, match=r"problem.spaxel_mask.*no extension 'SPAXELS'"):
-        _prepare(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\n')
-    with fits.open(path, mode="update") as hdus:
-        hdus.append(fits.ImageHDU(np.zeros((5, 4), dtype=np.uint8), name="SPAXELS"))
-    with pytest.raises(InputError, match=r"problem.spaxel_mask.*4 x 5.*5 x 4 spaxels"):
-        _prepare(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\n')
+    _refuses_a_missing_then_misshapen_extension(path, "spaxel_mask", "SPAXELS", (5, 4),
+                                                r"4 x 5.*5 x 4 spaxels")
     with pytest.raises(InputError, match=r"problem.min_snr.*leaves no spaxel.*best has S/N"):
         _prepare(f'cube = "{path}"\nmin_snr = 1e6\n')
     with pytest.raises(InputError, match="problem.min_snr.*needs problem.cube"):
         _prepare("min_snr = 3.0\n")
-
-
-def _edited_mock_cube(path, edit):
-    """The tiny mock's cube, ``edit(hdus)`` applied by rank 0 (collective)."""
-    write_mock_cube(parse_spec(_job()), str(path))
-    mpi = WORLD.tompi4py()
-    if mpi.rank == 0:
-        with fits.open(path, mode="update") as hdus:
-            edit(hdus)
-    mpi.Barrier()
-    return path
 
 
 def test_nans_outside_the_good_wavelengths_are_never_read(tmp_path):

@@ -288,15 +288,19 @@ def read_cube_grid(cube_path: str, key: str = "problem.cube") -> CubeGrid:
     return CubeGrid((nx, ny), wavelengths, edges, origin)
 
 
+def _named_extension(hdus, name: str, path: str, key: str):
+    if name not in hdus:
+        present = ", ".join(hdu.name or str(index) for index, hdu in enumerate(hdus))
+        raise InputError((key, f"{path}: no extension {name!r} (it has {present})"))
+    return hdus[name]
+
+
 def spaxel_mask(cube_path: str, name: str, shape: tuple, key: str = "problem.spaxel_mask"
                 ) -> np.ndarray:
     """The spaxels flagged (non-zero) by the 2-D image extension ``name`` of the cube's
     file, (ny, nx) as ``shape``."""
     with reading_fits(cube_path, key) as hdus:
-        if name not in hdus:
-            present = ", ".join(hdu.name or str(index) for index, hdu in enumerate(hdus))
-            raise InputError((key, f"{cube_path}: no extension {name!r} (it has {present})"))
-        hdu = hdus[name]
+        hdu = _named_extension(hdus, name, cube_path, key)
         if not hdu.is_image or hdu.data is None or hdu.data.shape != tuple(shape):
             got = "no image" if not hdu.is_image or hdu.data is None else _fits_shape(hdu.data)
             raise InputError((key, f"{cube_path}[{name}]: {got}, need an image of the cube's "
@@ -307,10 +311,7 @@ def spaxel_mask(cube_path: str, name: str, shape: tuple, key: str = "problem.spa
 def _pixel_mask(hdus, name: str, path: str, shape: tuple, key: str) -> np.ndarray:
     """The bad pixels of mask extension ``name`` (non-zero = bad): (n_lambda,) for a 1-D
     mask over the wavelengths, (n_lambda, ny, nx) for one shaped as the cube."""
-    if name not in hdus:
-        present = ", ".join(hdu.name or str(index) for index, hdu in enumerate(hdus))
-        raise InputError((key, f"{path}: no extension {name!r} (it has {present})"))
-    hdu = hdus[name]
+    hdu = _named_extension(hdus, name, path, key)
     where = f"{path}[{name}]"
     if not hdu.is_image or hdu.data is None:
         raise InputError((key, f"{where}: not an image with pixels"))
