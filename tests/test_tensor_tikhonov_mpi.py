@@ -180,3 +180,13 @@ def test_the_spectral_start_reaches_the_same_solution_in_fewer_tao_iterations():
     u, reference = gather(started.x), gather(plain.x)
     assert np.linalg.norm(u - reference) <= 0.02 * np.linalg.norm(reference)
     assert started.attributes["tao_iterations"] < plain.attributes["tao_iterations"]
+
+
+def test_a_capped_solve_that_no_longer_moves_the_objective_counts_as_settled():
+    method = object.__new__(TensorTikhonovTAO)
+    method.chi_square_target, method.tolerance = 1.0, 1e-2
+    creeping = [10.0 - 8 * (1 - 0.5 ** k) for k in range(40)]     # falls 8, then ~0
+    assert method._stalled(creeping)
+    falling = [10.0 - 0.1 * k for k in range(40)]                 # 1 over the last 10
+    assert not method._stalled(falling)
+    assert not method._stalled(creeping[:5])                      # too short to judge

@@ -43,6 +43,10 @@ class PenalizedTAO(PenalizedIteration):
     floor where below it."""
 
     inner_iterations = "tao_iterations"
+    # A solve that reached its iteration cap counts as settled (the search may move on)
+    # when Q fell by at most the search's tolerance in this last fraction of its
+    # iterations; None: never (the next step continues at the same mu).
+    stall_fraction = None
 
     def __init__(self, operator, data, penalty, *, chi_square_target: float | None,
                  mu: float | None = None, tolerance: float = 1e-3, tao_type: str = "blmvm",
@@ -126,6 +130,9 @@ class PenalizedTAO(PenalizedIteration):
                 hessian = _hessian_mat(f, _PenalizedHessian(self.likelihood, self.penalty,
                                                             mu, f))
                 tao.setHessian(_evaluate_hessian, hessian)
+            objectives = []
+            if self.stall_fraction:
+                tao.setMonitor(lambda tao: objectives.append(tao.getObjectiveValue()))
             tao.solve()
             reason = tao.getConvergedReason()
             if reason == PETSc.TAO.Reason.DIVERGED_NAN:
@@ -136,13 +143,25 @@ class PenalizedTAO(PenalizedIteration):
             # same mu.  The rest (a failed line search or trust region) mean no more
             # progress at this mu is to be had.
             self.last_settled = reason not in (PETSc.TAO.Reason.DIVERGED_MAXITS,
-                                               PETSc.TAO.Reason.DIVERGED_MAXFCN)
+                                               PETSc.TAO.Reason.DIVERGED_MAXFCN) \
+                or self._stalled(objectives)
             return tao.getIterationNumber()
         finally:
             tao.destroy()
             if hessian is not None:
                 hessian.getPythonContext().release()
                 hessian.destroy()
+
+
+    def _stalled(self, objectives: list) -> bool:
+        """Whether Q moved by at most the search's tolerance (of the target, or of Q) over
+        the last ``stall_fraction`` of a capped solve's iterations: a continuation at the
+        same mu would move the misfit less than the search can resolve."""
+        if not self.stall_fraction or len(objectives) < 8:
+            return False
+        tail = objectives[-max(2, int(self.stall_fraction * len(objectives))):]
+        scale = self.chi_square_target or abs(objectives[-1])
+        return tail[0] - tail[-1] <= self.tolerance * scale
 
 
 class _PenalizedHessian:

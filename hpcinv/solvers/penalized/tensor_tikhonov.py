@@ -136,6 +136,8 @@ class TensorTikhonovTAO(PenalizedTAO):
     quadratic (on the tiny mesh BLMVM reached none of its gradient tolerances in 1000
     iterations)."""
 
+    stall_fraction = 0.25   # its Newton solves creep to their caps near small alpha
+
     def __init__(self, operator, data, blocks: TensorBlockRows, *, tau: float = 1.0,
                  mu: float | None = None, fixed_mu: bool = False, tao_type: str = "bnls",
                  spectral_start: bool = True, **options):
