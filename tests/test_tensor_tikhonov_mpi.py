@@ -190,3 +190,5 @@ def test_a_capped_solve_that_no_longer_moves_the_objective_counts_as_settled():
     falling = [10.0 - 0.1 * k for k in range(40)]                 # 1 over the last 10
     assert not method._stalled(falling)
     assert not method._stalled(creeping[:5])                      # too short to judge
+    method.chi_square_target = None                               # fixed mu: no search
+    assert not method._stalled(creeping)

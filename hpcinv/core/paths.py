@@ -43,7 +43,7 @@ def resolve_input(name: str, spec_dir: Path | None = None) -> str | None:
 
 
 def resolve_galaxy_mesh(name: str, key: str) -> str:
-    """A galaxy mesh given by name (paper, demo, large, tiny) or as a file; InputError under
+    """A galaxy mesh given by name (paper, demo, kinematics, large, tiny) or as a file; InputError under
     ``key`` when there is neither."""
     from .errors import InputError
 

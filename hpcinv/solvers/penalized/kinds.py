@@ -246,8 +246,9 @@ class TensorTikhonovKind(MethodKind):
         **_SHARED, **_OUTER_SEARCH,
         "max_iterations": Field(int, 60, "outer steps: TAO solves, at a searched alpha or "
                                 "continuing one that reached tao_max_iterations", minimum=1),
-        # 1% of the misfit is 0.5% of the residual norm, well inside the noise norm's own
-        # spread; 0.1% cost the demo's second mock 12 outer steps instead of 5.
+        # 1% of the misfit is 1.6 standard deviations of the noise's own chi-square
+        # (sqrt(2 / n) = 0.64% for the demo's n = 49 392 data); 0.1% cost the demo's second
+        # mock 12 outer steps instead of 5.
         "tolerance": Field(float, 1e-2, "relative tolerance of the target misfit", minimum=0,
                            exclusive_minimum=True, applies=("fixed_mu", (False,))),
         "tau": Field(float, 1.0, "discrepancy factor: the misfit's target is tau^2 sum_r "
@@ -279,10 +280,12 @@ class TensorTikhonovKind(MethodKind):
         replicated = vectors(2, spatial * thetas) + vectors(2, spatial * equations)
         if values["spectral_start"] and spatial <= MAX_SKY_POINTS and \
                 thetas <= MAX_THETA_FUNCTIONS:     # tensor_spectral.fits
-            # The dense eigenproblems, on every rank: N, Psi and V (N x N), K^T K, Phi and
-            # W (L x L), and B, its squares, lambda mu^T and a misfit's temporaries (N x L).
-            replicated += vectors(3, spatial ** 2) + vectors(3, thetas ** 2) + \
-                vectors(6, spatial * thetas)
+            # The dense eigenproblems, one after the other on every rank: scipy's
+            # generalised eigh holds both matrices, their copies and LAPACK's 2 n^2
+            # workspace (6 n^2); V (N x N) is kept through the Theta one.  Then V, W and
+            # B, its squares, lambda mu^T and a misfit's temporaries (N x L).
+            replicated += vectors(1, max(6 * spatial ** 2, spatial ** 2 + 6 * thetas ** 2)) \
+                + vectors(1, thetas ** 2) + vectors(6, spatial * thetas)
         return MemoryEstimate(vectors(20, problem.columns) + vectors(3, problem.rows),
                               replicated)
 

@@ -152,16 +152,15 @@ class PenalizedTAO(PenalizedIteration):
                 hessian.getPythonContext().release()
                 hessian.destroy()
 
-
     def _stalled(self, objectives: list) -> bool:
         """Whether Q moved by at most the search's tolerance (of the target, or of Q) over
         the last ``stall_fraction`` of a capped solve's iterations: a continuation at the
-        same mu would move the misfit less than the search can resolve."""
-        if not self.stall_fraction or len(objectives) < 8:
+        same mu would move the misfit less than the search can resolve.  Never with mu
+        fixed: there is no search, and the solve goes on until it converges."""
+        if not self.stall_fraction or self.chi_square_target is None or len(objectives) < 8:
             return False
         tail = objectives[-max(2, int(self.stall_fraction * len(objectives))):]
-        scale = self.chi_square_target or abs(objectives[-1])
-        return tail[0] - tail[-1] <= self.tolerance * scale
+        return tail[0] - tail[-1] <= self.tolerance * self.chi_square_target
 
 
 class _PenalizedHessian:

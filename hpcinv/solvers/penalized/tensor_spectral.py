@@ -21,8 +21,10 @@ from ..kaczmarz.block_rows import TensorBlockRows
 
 # An eigenvalue below this times (count x the largest) is round-off of a zero one.
 _NULL = 1e-15
-# Dense N x N sky matrices and L x L Theta matrices up to these sizes (a few hundred MB on
-# every rank, seconds of eigh); above them the start is skipped (``fits``).
+# Dense N x N sky matrices and L x L Theta matrices up to these sizes; at the limits scipy's
+# generalised eigh holds 6 n^2 doubles (0.8 GB for the sky, 1.7 GB for Theta, on every
+# rank) and took 7.5 s and 22 s on one of these 2-core machines (a random SPD pencil, 2026-
+# 12-04).  Above them the start is skipped (``fits``).
 MAX_SKY_POINTS = 4096
 MAX_THETA_FUNCTIONS = 6000
 
