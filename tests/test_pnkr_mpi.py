@@ -169,3 +169,90 @@ def test_a_loop_keeps_the_iterate_before_its_last_step_for_the_extrapolation(equ
     assert current.any() and not np.array_equal(current, previous)
     # after one step U_{k-1} is u_0 = 0; after two it is the first step's (non-zero) iterate
     assert previous.any() == (equations == 2)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("nesterov,noise", [(False, 0.0), (True, 0.01)])
+def test_blocks_of_one_equation_equal_the_fused_rank_one_loop(nesterov, noise):
+    """The block path (numpy, BLAS-3) with one equation per block takes the fused kernel's
+    steps, skips included."""
+    _, _, fused = _setup(WORLD, 3, noise=noise, nesterov=nesterov, tau=1.0)
+    _, _, blocked = _setup(WORLD, 3, noise=noise, nesterov=nesterov, tau=1.0)
+    states = [fused.initial_state(), blocked.initial_state()]
+    for loop in range(3):
+        for state, method in zip(states, (fused._loop, blocked._block_loop)):
+            method(state, np.random.default_rng(loop))
+            state.iteration += 1
+    for name in ("x", "x_previous"):
+        one, other = (gather(state.vectors[name]) for state in states)
+        np.testing.assert_allclose(other, one, rtol=0, atol=1e-10 * np.abs(one).max())
+
+
+@pytest.mark.mpi
+def test_block_projection_solves_the_last_block_exactly():
+    # No cutoff: every eigen-combination of the block (its Gram matrix's condition number is
+    # 2e5 here) is projected onto.
+    problem, solver, state, _ = _run(WORLD, loops=1, noise=0.0, nesterov=False,
+                                     positivity=False, seed=5, block=3,
+                                     block_update="projection", block_cutoff=0.0)
+    order = np.random.default_rng(5).permutation(solver.blocks.equations)
+    last = order[(order.size - 1) // 3 * 3:]
+    rows = solver._rows(state.vectors["x"])
+    cube = problem.operator.rows(problem.data, solver.blocks.equations)
+    np.testing.assert_allclose(rows @ solver.blocks.kernel[last].T, cube[:, last],
+                               rtol=1e-9, atol=1e-10 * np.abs(cube).max())
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("block_update", ["average", "projection"])
+def test_block_loops_fit_the_data_and_agree_across_ranks(block_update):
+    _, solver, state, _ = _run(WORLD, loops=4, noise=0.0, block=8, block_update=block_update)
+    residuals = state.history.columns["residual_norm"]
+    assert residuals[-1] < 0.2 * residuals[0]
+    updated = state.history.columns["equations_updated"][1:]
+    if block_update == "average":     # no noise: every equation misses its bound
+        assert updated == [solver.blocks.equations] * 4
+    else:                             # the combinations above the cutoff
+        assert all(0 < count < solver.blocks.equations for count in updated)
+    distributed = gather(state.vectors["x"])
+    assert distributed.min() >= 0.0
+    serial = _run(PETSc.COMM_SELF, loops=4, noise=0.0, block=8,
+                  block_update=block_update)[2].vectors["x"].getArray()
+    assert np.linalg.norm(distributed - serial) <= 1e-10 * np.linalg.norm(serial)
+
+
+@pytest.mark.mpi
+def test_a_loop_that_raises_the_residual_restarts_the_extrapolation():
+    _, solver, state, _ = _run(WORLD, loops=3, nesterov=True, restart=True)
+    state.scalars["momentum_loop"] = 0
+    assert solver._extrapolation(state) == pytest.approx(3 / 6)       # loop 4: (4-1)/(4+2)
+    state.scalars["residual_norm"] = 0.0        # any residual is a rise from this one
+    solver.step(state)
+    state.iteration += 1
+    assert state.scalars["momentum_loop"] == 4
+    assert np.array_equal(gather(state.vectors["x_previous"]), gather(state.vectors["x"]))
+    assert solver._extrapolation(state) == 0.0                        # counted afresh
+    again = _run(WORLD, loops=3, nesterov=True, restart=False)[1]
+    state.scalars["residual_norm"] = 0.0
+    again.step(state)
+    assert state.scalars["momentum_loop"] == 4                        # unchanged
+
+
+@pytest.mark.mpi
+def test_resumed_block_pnkr_with_restart_equals_uninterrupted(mpi_tmp_path):
+    options = {"block": 8, "nesterov": True, "restart": True, "noise": 0.05, "tau": 1.0}
+    uninterrupted = _run(WORLD, loops=6, **options)[2]
+    spec, _, _ = _setup(WORLD, loops=6, **options)
+    store = CheckpointStore(str(mpi_tmp_path / "blocks.h5"), spec.fingerprint(),
+                            WORLD.tompi4py())
+    _run(WORLD, loops=3, checkpoint=store.save, **options)
+    resumed = _run(WORLD, loops=6, state=lambda solver: store.load(solver.initial_state()),
+                   **options)[2]
+    assert resumed.scalars["momentum_loop"] == uninterrupted.scalars["momentum_loop"]
+    assert np.array_equal(gather(resumed.vectors["x"]), gather(uninterrupted.vectors["x"]))
+
+
+def test_block_projection_needs_the_projection_step():
+    with pytest.raises(InputError, match="solver.block_update.*step = 'projection'"):
+        _setup(PETSc.COMM_SELF, step="constant", omega=0.1, block=4,
+               block_update="projection")

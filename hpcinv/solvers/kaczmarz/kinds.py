@@ -6,7 +6,7 @@ from ...core.jobspec import SOLVERS, Field
 from ..framework.kind import COMMON_PARAMETERS, MethodKind
 from ..memory import pnkr_memory
 from .block_rows import TensorBlockRows
-from .pnkr import PNKR, STEPS, omega_problem
+from .pnkr import BLOCK_UPDATES, PNKR, STEPS, block_update_problem, omega_problem
 
 
 @SOLVERS.register("pnkr")
@@ -26,6 +26,18 @@ class PNKRKind(MethodKind):
         "omega": Field(float, 1.0, "relaxation in (0, 2) for projection and reduced; the step "
                        "size for constant", minimum=0, exclusive_minimum=True),
         "nesterov": Field(bool, True, "Nesterov extrapolation (kR - 1)/(kR + 2)"),
+        "restart": Field(bool, False, "restart the extrapolation after a loop that raised "
+                         "the residual (adaptive restart)"),
+        "block": Field(int, 1, "equations per step, their residuals taken at the same "
+                       "iterate (R: one simultaneous step per loop)", minimum=1),
+        "block_update": Field(str, "average", "with block > 1: average (the mean of the "
+                              "equations' updates: Cimmino/SIRT) or projection (block "
+                              "Kaczmarz: the exact projection onto the block; step = "
+                              "projection only)", choices=BLOCK_UPDATES),
+        "block_cutoff": Field(float, 1e-3, "block projection: combinations of the block's "
+                              "equations whose Gram eigenvalue is below this times the "
+                              "mean are left out", minimum=0, maximum=1,
+                              applies=("block_update", ("projection",))),
         "positivity": Field(bool, True, "project onto u >= 0 after every step"),
         "seed": Field(int, 0, "seed of the equation permutations", minimum=0),
     }
@@ -34,8 +46,10 @@ class PNKRKind(MethodKind):
 
     @staticmethod
     def check_parameters(values: dict) -> list:
-        message = omega_problem(values["step"], values["omega"])
-        return [("solver.omega", message)] if message else []
+        problems = [("solver.omega", omega_problem(values["step"], values["omega"])),
+                    ("solver.block_update", block_update_problem(values["step"],
+                                                                 values["block_update"]))]
+        return [(key, message) for key, message in problems if message]
 
     @staticmethod
     def requirements(values: dict) -> dict:
@@ -46,6 +60,7 @@ class PNKRKind(MethodKind):
         blocks = problem.require(TensorBlockRows, who="pnkr")
         with job_keys("solver"):
             return PNKR(problem.operator, problem.data, blocks, truth=problem.truth,
-                        **{key: values[key] for key in ("tau", "step", "omega", "smoothing",
-                                                        "nesterov", "positivity", "seed",
-                                                        "max_iterations")})
+                        **{key: values[key] for key in (
+                            "tau", "step", "omega", "smoothing", "nesterov", "restart",
+                            "block", "block_update", "block_cutoff", "positivity", "seed",
+                            "max_iterations")})

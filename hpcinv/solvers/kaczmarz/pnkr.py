@@ -19,6 +19,20 @@ rank one: b_r = Phi^{-1} k_r for all r is computed once, and a is either
   separable Gaussian smoothing Z_s = Z_sky (x) Z_Theta, so b_r = Z_Theta k_r and
   a = omega Z_sky g / (k_r^T b_r): with Z_s = I this is the exact projection.
 
+``block`` > 1 takes that many equations of the permutation per step, all residuals at the
+same z (one gather of an N x block array, BLAS-3 products), and combines their updates:
+
+* ``block_update = "average"``: the mean of the updates of the block's equations that miss
+  their bound (Cimmino / SIRT; ``block`` = R is one simultaneous step per loop), or
+* ``block_update = "projection"`` (``step = "projection"`` only): block Kaczmarz, the
+  M-metric projection onto the block's equations at once, A = omega [g_r] G_B^{-1} with the
+  block's Gram matrix G_B = K_B Phi^{-1} K_B^T, in G_B's eigenbasis with the equation-wise
+  skip applied to each eigen-combination and the weakest left out (``block_cutoff``,
+  ``_block_update``).
+
+``restart`` restarts the Nesterov extrapolation (its counter kR, and the momentum) after a
+loop that raised the residual (O'Donoghue and Candes' function restart).
+
 Rows of U are split across ranks: Z k_r and the update are local, g is gathered (one
 collective per step) so every rank evaluates ||g||_N and the sky solve alike.  The run stops
 after a loop in which every equation met its discrepancy bound, or at max loops/wall time.
@@ -39,6 +53,7 @@ from .pnkr_kernel import fused_step
 from .smoothing import separable_smoothing
 
 STEPS = ("projection", "constant", "reduced")
+BLOCK_UPDATES = ("average", "projection")
 
 
 def omega_problem(step: str, omega: float) -> str | None:
@@ -50,26 +65,45 @@ def omega_problem(step: str, omega: float) -> str | None:
     return None
 
 
+def block_update_problem(step: str, block_update: str) -> str | None:
+    """Why ``block_update`` does not suit ``step``, or None."""
+    if block_update not in BLOCK_UPDATES:
+        return f"must be one of {', '.join(BLOCK_UPDATES)}, got {block_update!r}"
+    if block_update == "projection" and step != "projection":
+        return f"'projection' needs step = 'projection', not {step!r}"
+    return None
+
+
 class PNKR(IterativeMethod):
     """PNKR on a problem with tensor block rows (``blocks``) and the data cube ``data``.
 
     ``tau``: equation r is skipped while ||g_r||_N <= tau delta_r, and the run stops after a
     loop that skipped every equation (unless ``stopping`` says otherwise); ``step``,
     ``omega``, ``smoothing``: the update (module docstring); ``nesterov``: the
-    extrapolation (kR - 1)/(kR + 2); ``positivity``: project onto u >= 0; ``seed``: of the
-    equation permutations; ``max_iterations``: loops.  With ``truth`` the history gets the
-    paper's relative residual against the truth's noise-free data (``noise_free_residual``).
+    extrapolation (kR - 1)/(kR + 2), ``restart`` it adaptively; ``block``, ``block_update``,
+    ``block_cutoff``: equations per step and how their updates combine; ``positivity``:
+    project onto u >= 0; ``seed``: of the equation permutations; ``max_iterations``: loops.
+    With ``truth`` the history gets the paper's relative residual against the truth's
+    noise-free data (``noise_free_residual``).
     """
 
     def __init__(self, operator, data, blocks: TensorBlockRows, *, tau: float = 1.2,
                  step: str = "projection", omega: float = 1.0, smoothing: float = 1.0,
-                 nesterov: bool = True, positivity: bool = True, seed: int = 0,
+                 nesterov: bool = True, restart: bool = False, block: int = 1,
+                 block_update: str = "average", block_cutoff: float = 1e-3,
+                 positivity: bool = True, seed: int = 0,
                  max_iterations: int = 2000, truth=None, stopping: StoppingRule | None = None):
         if step not in STEPS:
             raise ArgumentError("step", f"must be one of {', '.join(STEPS)}, got {step!r}")
-        message = omega_problem(step, omega)
-        if message:
-            raise ArgumentError("omega", message)
+        for key, message in (("omega", omega_problem(step, omega)),
+                             ("block_update", block_update_problem(step, block_update))):
+            if message:
+                raise ArgumentError(key, message)
+        self.block = min(check_count("block", block, 1), blocks.equations)
+        self.block_update = block_update
+        if not 0 <= block_cutoff <= 1:
+            raise ArgumentError("block_cutoff", f"must be in [0, 1], got {block_cutoff}")
+        self.block_cutoff = float(block_cutoff)
         if not smoothing >= 0:
             raise ArgumentError("smoothing", f"must be >= 0, got {smoothing}")
         seed = check_count("seed", seed)
@@ -81,6 +115,7 @@ class PNKR(IterativeMethod):
                          max_iterations=max_iterations)
         self.blocks = blocks
         self.tau, self.omega, self.nesterov = float(tau), float(omega), bool(nesterov)
+        self.restart = bool(restart)
         self.positivity, self.seed, self.truth = bool(positivity), seed, truth
         self.mpi = operator.comm.tompi4py()
         kernel = blocks.kernel
@@ -112,8 +147,9 @@ class PNKR(IterativeMethod):
     def initial_state(self) -> SolverState:
         x, _ = self.operator.create_vecs()
         # equations_updated: in the last loop; -1 before the first (recorded as 0).
+        # momentum_loop: the loop after which the extrapolation last (re)started.
         state = SolverState(vectors={"x": x, "x_previous": x.duplicate()},
-                            scalars={"equations_updated": -1})
+                            scalars={"equations_updated": -1, "momentum_loop": 0})
         residual, noise_free = self._residuals(state)
         state.scalars.update(residual_norm=residual, noise_free_residual=noise_free)
         state.rng = np.random.default_rng(self.seed).bit_generator.state
@@ -150,12 +186,10 @@ class PNKR(IterativeMethod):
         known ahead: z k_r = (1 + beta) U_k k_r - beta U_{k-1} k_r."""
         blocks, kernel = self.blocks, self.blocks.kernel
         cube = self.operator.rows(self.data, blocks.equations)
-        loop = state.iteration + 1
-        beta = (loop - 1) / (loop + 2) if self.nesterov else 0.0
+        beta = self._extrapolation(state)
         current, previous = self._rows(state.vectors["x"]), self._rows(state.vectors["x_previous"])
         home_current, home_previous = current, previous
-        rows = blocks.spatial_layout.local_slice
-        tau, omega, noise = self.tau, self.omega, blocks.equation_noise
+        tau, noise = self.tau, blocks.equation_noise
         positive, fitted_spaxels = self.positivity, self.fitted_spaxels
         order = rng.permutation(blocks.equations)
         current_dot, previous_dot = current @ kernel[order[0]], previous @ kernel[order[0]]
@@ -169,42 +203,146 @@ class PNKR(IterativeMethod):
                 residual *= fitted_spaxels
             update = no_update
             if np.sqrt(residual @ (blocks.data_gram @ residual)) > tau * noise[r]:
-                if self.sky_solver is not None:
-                    update = omega * self.sky_solver.solve(blocks.data_gram @ residual)[rows]
-                elif self.sky_smoothing is not None:
-                    update = omega / self.projection_scale[r] * (self.sky_smoothing
-                                                                 @ residual)[rows]
-                else:
-                    update = omega / self.projection_scale[r] * residual[rows]
+                update = self._sky_update(residual, self.projection_scale[r])
                 updated += 1
             elif not beta:
                 # Without extrapolation a skipped step is the identity: no pass over U.
-                # (U_{k-1} is not needed again; the step after updates U_k in place.)
+                # U_{k-1} becomes U_k (an alias, until the next update).
                 previous = current
                 np.dot(current, following, out=current_dot)
                 previous_dot[...] = current_dot
                 continue
-            fused_step(current, previous, beta, update, self.directions[r], positive,
+            # The new iterate goes over U_{k-1}, or, where a skip made that an alias of
+            # U_k, into the other buffer: U_k is the next loop's U_{k-1} if no step follows.
+            target = previous
+            if target is current:
+                target = home_previous if current is home_current else home_current
+            fused_step(current, target, beta, update, self.directions[r], positive,
                        following, new_dot, previous_dot)
-            previous, current = current, previous
+            previous, current = current, target
             current_dot, new_dot = new_dot, current_dot
-        if current is not home_current or previous is not home_previous:
-            # the two buffers may have swapped (or aliased): copy both out before writing
-            current, previous = current.copy(), previous.copy()
-            home_current[...], home_previous[...] = current, previous
+        _store(current, previous, home_current, home_previous)
         return updated
+
+    def _extrapolation(self, state: SolverState) -> float:
+        """This loop's Nesterov factor (kR - 1)/(kR + 2), kR counted from the last restart."""
+        if not self.nesterov:
+            return 0.0
+        loop = state.iteration + 1 - int(state.scalars.get("momentum_loop", 0))
+        return (loop - 1) / (loop + 2)
+
+    def _sky_update(self, residual: np.ndarray, scale) -> np.ndarray:
+        """This rank's rows of a = omega (sky operator) g / scale for residuals g (N, or N x m
+        with one scale per column)."""
+        rows = self.blocks.spatial_layout.local_slice
+        if self.sky_solver is not None:          # the paper's step: no scale
+            return self.omega * self.sky_solver.solve(self.blocks.data_gram @ residual)[rows]
+        if self.sky_smoothing is not None:
+            residual = self.sky_smoothing @ residual
+        return self.omega / scale * residual[rows]
+
+    def _block_loop(self, state: SolverState, rng: np.random.Generator) -> int:
+        """One sweep in blocks of ``block`` equations; returns how many were updated.
+        Written with numpy: each block step is two BLAS-3 products (the block's residuals
+        at z, the rank-``block`` update), which amortise the passes over U that the fused
+        rank-one kernel exists to save."""
+        blocks, kernel = self.blocks, self.blocks.kernel
+        cube = self.operator.rows(self.data, blocks.equations)
+        beta = self._extrapolation(state)
+        current, previous = self._rows(state.vectors["x"]), self._rows(state.vectors["x_previous"])
+        home_current, home_previous = current, previous
+        order = rng.permutation(blocks.equations)
+        updated = 0
+        for start in range(0, order.size, self.block):
+            equations = order[start:start + self.block]
+            # z = U_k + beta (U_k - U_{k-1}), written over U_{k-1} (not needed without
+            # extrapolation)
+            if beta:
+                np.subtract(current, previous, out=previous)
+                previous *= beta
+                previous += current
+            else:
+                previous[...] = current
+            residual = self._gather(cube[:, equations] - previous @ kernel[equations].T)
+            if self.fitted_spaxels is not None:
+                residual *= self.fitted_spaxels[:, None]
+            update = self._block_update(residual, equations)
+            if update is not None:
+                coefficients, equations, count = update
+                previous += coefficients @ self.directions[equations]
+                updated += count
+            elif not beta:
+                continue                         # a skipped block is the identity
+            if self.positivity:
+                np.maximum(previous, 0.0, out=previous)
+            previous, current = current, previous
+        _store(current, previous, home_current, home_previous)
+        return updated
+
+    def _noise_norms(self, residual: np.ndarray) -> np.ndarray:
+        """||g||_N of each column of a gathered N x m residual."""
+        return np.sqrt(np.einsum("nm,nm->m", residual, self.blocks.data_gram @ residual))
+
+    def _block_update(self, residual: np.ndarray, equations: np.ndarray):
+        """(A, equations, count) of the block update A B^T, B the equations' b_r and A this
+        rank's rows, count the updates made (equations or combinations); None when nothing
+        misses its bound.
+
+        The projection rotates the block into the eigenvectors v_i of its Gram matrix G
+        (uncorrelated combinations of its equations; G v_i = gamma_i v_i) and applies the
+        equation-wise skip to each: combination i moves U only while its residual G's v_i
+        component exceeds tau times its noise norm sqrt(sum_r v_ri^2 delta_r^2).  The
+        combinations of nearly parallel equations (small gamma_i) carry mostly noise, which
+        an exact projection would amplify by 1 / gamma_i: those below ``block_cutoff`` times
+        the mean gamma (one equation's k_r^T b_r on average) are left out.  (The skip alone
+        does not suffice where the noise norm of few sky points fluctuates past tau delta.)"""
+        noise = self.blocks.equation_noise[equations]
+        rows = self.blocks.spatial_layout.local_slice
+        if self.block_update == "average":
+            missed = self._noise_norms(residual) > self.tau * noise
+            if not missed.any():
+                return None
+            equations = equations[missed]
+            return self._sky_update(residual[:, missed], self.projection_scale[equations]) \
+                / equations.size, equations, equations.size
+        gamma, vectors = np.linalg.eigh(self.kernel_gram(equations))
+        rotated = residual @ vectors
+        missed = (self._noise_norms(rotated) > self.tau * np.sqrt(vectors.T ** 2 @ noise ** 2)) \
+            & (gamma > self.block_cutoff * gamma.sum() / gamma.size)
+        if not missed.any():
+            return None
+        coefficients = self.omega * (rotated[rows][:, missed] / gamma[missed])
+        return coefficients @ vectors[:, missed].T, equations, int(missed.sum())
+
+    def kernel_gram(self, equations: np.ndarray) -> np.ndarray:
+        """G_B = K_B Phi^{-1} K_B^T of the given equations (m x m, replicated)."""
+        return self.blocks.kernel[equations] @ self.directions[equations].T
 
     def step(self, state: SolverState) -> float:
         """One loop over all equations in a fresh permutation (the RNG state is saved with
         the state, so a resumed run draws the same permutations)."""
         rng = np.random.default_rng()
         rng.bit_generator.state = state.rng
-        state.scalars["equations_updated"] = self._loop(state, rng)
+        loop = self._loop if self.block == 1 else self._block_loop
+        state.scalars["equations_updated"] = loop(state, rng)
         state.rng = rng.bit_generator.state
         residual, noise_free = self._residuals(state)
         state.scalars["noise_free_residual"] = noise_free
+        if self.restart and self.nesterov and residual > state.scalars["residual_norm"]:
+            # The momentum carried the iterate uphill: start the extrapolation afresh.
+            state.scalars["momentum_loop"] = state.iteration + 1
+            state.vectors["x"].copy(state.vectors["x_previous"])
         return residual
 
     def history_columns(self, state: SolverState) -> dict:
         return {"equations_updated": max(state.scalars["equations_updated"], 0),
                 "noise_free_residual": state.scalars.get("noise_free_residual", float("nan"))}
+
+
+def _store(current: np.ndarray, previous: np.ndarray, home_current: np.ndarray,
+           home_previous: np.ndarray) -> None:
+    """Leave a loop's last two iterates in the state's buffers, which the loop's swaps may
+    have exchanged (or aliased): copies of both are taken before either is written."""
+    if current is not home_current or previous is not home_previous:
+        current, previous = current.copy(), previous.copy()
+        home_current[...], home_previous[...] = current, previous
