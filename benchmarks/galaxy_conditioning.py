@@ -40,16 +40,21 @@ kind = "pnkr"
 """
 
 
-def measure(mesh: str, beta: float, mock: str) -> dict:
+def mock_problem(comm, mesh: str, beta: float, mock: str):
+    """The galaxy problem of ``mock`` with 1% noise on ``mesh`` (a name or file), s = 1."""
     from helpers import build_job
-    from hpcinv.apps.galaxy.comparison_metrics import map_error, sky_mask
     from hpcinv.core.paths import resolve_galaxy_mesh
+
+    text = JOB.format(mesh=resolve_galaxy_mesh(mesh, "--mesh"), beta=beta, mock=mock)
+    return build_job(comm, text)[1]
+
+
+def measure(mesh: str, beta: float, mock: str) -> dict:
+    from hpcinv.apps.galaxy.comparison_metrics import map_error, sky_mask
     from hpcinv.core.petsc_env import initialize
     from hpcinv.solvers.penalized.tensor_spectral import SpectralTikhonov
 
-    comm = initialize().COMM_SELF
-    text = JOB.format(mesh=resolve_galaxy_mesh(mesh, "--mesh"), beta=beta, mock=mock)
-    problem = build_job(comm, text)[1]
+    problem = mock_problem(initialize().COMM_SELF, mesh, beta, mock)
     blocks = problem.block_rows
     spectral = SpectralTikhonov(blocks, problem.operator.rows(problem.data, blocks.equations))
     alpha = spectral.discrepancy_alpha(float(np.sum(blocks.equation_noise ** 2)))

@@ -21,26 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+# the path set-up, single-threaded BLAS, and the mocks' job
+from galaxy_conditioning import mock_problem
+import numpy as np
 
-import hpcinv  # noqa: E402,F401 - sets single-threaded BLAS before numpy loads
-import numpy as np  # noqa: E402
-
-JOB = """
-[problem]
-kind = "galaxy"
-mesh = "{mesh}"
-order = 1
-beta = 0.01
-noise_level = 0.01
-mock = "{mock}"
-[solver]
-kind = "pnkr"
-"""
 BASELINE = {"nesterov": False}
 VARIANTS = {
     "pnkr (one equation per step, no extrapolation)": BASELINE,
@@ -91,13 +76,10 @@ def first_time_within(history: dict, error: float):
 
 
 def measure(mesh: str, mock: str, tau: float, max_loops: int, max_seconds: float) -> list:
-    from helpers import build_job
-    from hpcinv.core.paths import resolve_galaxy_mesh
     from hpcinv.core.petsc_env import initialize
 
     comm = initialize().COMM_WORLD
-    problem = build_job(comm, JOB.format(mesh=resolve_galaxy_mesh(mesh, "--mesh"),
-                                         mock=mock))[1]
+    problem = mock_problem(comm, mesh, 0.01, mock)
     rows, baseline = [], None
     for name, options in VARIANTS.items():
         reason, history, scale = run_variant(problem, options, tau, max_loops, max_seconds)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .comparison_metrics import MASS_FLOOR, compare
+from .comparison_metrics import CORE_SIGMAS, MASS_FLOOR, compare
 from .mock import MOCK_MODELS
 from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, on_every_pixel, ppxf_on_every_rank,
                        ppxf_rows, ppxf_templates)
@@ -183,6 +183,10 @@ def comparison(mock: str, solver: str, ppxf: dict, hpcinv: dict, positions) -> d
                "losvd_nine_ppxf": float(np.mean(ppxf["losvd_nine"])),
                "losvd_nine_hpcinv": float(np.mean(hpcinv["losvd_nine"])),
                "losvd_all_ppxf": ppxf["losvd_all"], "losvd_all_hpcinv": hpcinv["losvd_all"],
+               "wing_mass_truth": hpcinv["wing_mass_truth"],
+               "wing_mass_ppxf": ppxf["wing_mass"], "wing_mass_hpcinv": hpcinv["wing_mass"],
+               "sigma_v_core_ppxf": ppxf["sigma_v_core"],
+               "sigma_v_core_hpcinv": hpcinv["sigma_v_core"],
                "bimodal_truth": hpcinv["bimodal_truth"],
                "bimodal_recovered_ppxf": ppxf["bimodal_recovered"],
                "bimodal_recovered_hpcinv": hpcinv["bimodal_recovered"],
@@ -220,7 +224,10 @@ def format_table(report: dict) -> str:
                          f"{_cell(cells[solvers[0]]['error_ppxf'])} " +
                          " ".join(f"{cells[solver]['error_hpcinv']:16.4g}" for solver in solvers))
         for label, key in (("LOSVD L1, nine positions", "losvd_nine"),
-                           ("LOSVD L1, all with mass", "losvd_all")):
+                           ("LOSVD L1, all with mass", "losvd_all"),
+                           (f"mass > {CORE_SIGMAS:g} sigma (truth {first['wing_mass_truth']:.3f})",
+                            "wing_mass"),
+                           (f"sigma_v within {CORE_SIGMAS:g} sigma km/s", "sigma_v_core")):
             lines.append(f"{label:28s} {_cell(first[key + '_ppxf'])} " +
                          " ".join(f"{summaries[s][key + '_hpcinv']:16.4g}" for s in solvers))
         lines.append(f"{'bimodal recovered of ' + str(first['bimodal_truth']):28s} "
