@@ -146,13 +146,18 @@ def recycling_memory(values: dict, problem: MemoryEstimate,
 def pnkr_memory(values: dict, problem: MemoryEstimate) -> MemoryEstimate:
     """U and its previous iterate, the fitted cube and the noise-free one (distributed); the
     directions B (R x L) with the Theta metric's solve that makes them (every rank), and for
-    ``step = "constant"`` the sky metric's sparse LU."""
+    ``step = "constant"`` the sky metric's sparse LU.  Block steps add a rank-``block``
+    update of U's size and the gathered N x ``block`` residuals with their products."""
     m, n = problem.rows, problem.columns
     spatial, equations, thetas = problem.facts.get("block_rows", (1, m, n))
     replicated = vectors(3, equations * thetas) + vectors(2, spatial)
+    distributed = vectors(3, n) + vectors(2, m)
     if values["step"] == "constant":
         replicated += 2 * (DOUBLE + INDEX) * sparse_factor_nonzeros(spatial, 2)
-    return MemoryEstimate(vectors(3, n) + vectors(2, m), replicated)
+    if values["block"] > 1:
+        distributed += vectors(1, n)
+        replicated += vectors(4, spatial * min(values["block"], equations))
+    return MemoryEstimate(distributed, replicated)
 
 
 # Block Krylov MDD -------------------------------------------------------------------------
