@@ -33,19 +33,20 @@ kind = "galaxy"
 mesh = "{mesh}"
 order = 1
 beta = {beta}
-noise_level = 0.01
+noise_level = {noise}
 mock = "{mock}"
 [solver]
 kind = "pnkr"
 """
 
 
-def mock_problem(comm, mesh: str, beta: float, mock: str):
-    """The galaxy problem of ``mock`` with 1% noise on ``mesh`` (a name or file), s = 1."""
+def mock_problem(comm, mesh: str, beta: float, mock: str, noise: float = 0.01):
+    """The galaxy problem of ``mock`` with ``noise`` on ``mesh`` (a name or file), s = 1."""
     from helpers import build_job
     from hpcinv.core.paths import resolve_galaxy_mesh
 
-    text = JOB.format(mesh=resolve_galaxy_mesh(mesh, "--mesh"), beta=beta, mock=mock)
+    text = JOB.format(mesh=resolve_galaxy_mesh(mesh, "--mesh"), beta=beta, mock=mock,
+                      noise=noise)
     return build_job(comm, text)[1]
 
 
