@@ -217,7 +217,7 @@ def _losvd_hdu(derived: dict, prefix: str, sky: SkyAxes):
     header["CRPIX3"] = 1.0
     header["CRVAL3"] = float(velocity[0])
     header["CDELT3"] = float(velocity[1] - velocity[0]) if velocity.size > 1 else 1.0
-    header["BUNIT"] = ("s/km", "light-weighted LOSVD, unit integral over velocity")
+    header["BUNIT"] = ("s/km", "light-weighted LOSVD, unit integral")
     cube = np.asarray(derived[prefix + "losvd_cube"]).transpose(2, 1, 0)
     return fits.ImageHDU(cube, header=header, name=(prefix + "losvd").upper())
 

@@ -12,10 +12,12 @@ and wall times.
 
 pPXF sees exactly the cube the solvers saw (a result's own /data, the mock's noise sigma).
 Its licence forbids redistributing it: ``ppxf_fit.ensure_ppxf`` installs it from PyPI on
-first use.
+first use.  ``--result`` of a run on an observed cube gives pPXF's baseline for that cube
+instead (``cube_baseline``).
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .comparison_metrics import CORE_SIGMAS, MASS_FLOOR, compare
+from .cube_baseline import cube_summary, format_cube_table, observed_noise, write_ppxf_maps
 from .mock import MOCK_MODELS
 from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, on_every_pixel, ppxf_on_every_rank,
                        ppxf_rows, ppxf_templates)
@@ -33,9 +36,10 @@ HELP = ("pPXF (Gauss-Hermite order 6, same templates) against PNKR and tensor-ti
 SOLVERS = ("pnkr", "tensor-tikhonov")
 DEFAULT_OUTPUT = "results/pnkr-vs-ppxf"
 DEFAULT_MESH = "kinematics"
-# What the comparison reads from a result beside /data and /truth.
-DERIVED = ("losvd_cube", "truth_losvd_cube", "losvd", "truth_losvd", "velocity", "mu_v",
-           "truth_mu_v")
+# What the comparison reads from a result beside /data and /truth (a mock's) or /data (a
+# cube's).
+DERIVED = ("losvd_cube", "losvd", "velocity", "mu_v")
+TRUTH_DERIVED = ("truth_losvd_cube", "truth_losvd", "truth_mu_v")
 # pPXF's dispersion may fit far narrower than the mock's narrowest feature (its lower bound is
 # 0.01 velscale): its LOSVD is averaged over each velocity basis function on a finer rule
 # than the truth's 8 points per interval, so a narrow fit does not alias.
@@ -71,7 +75,8 @@ def add_arguments(parser) -> None:
 
 def check_result(path: str):
     """The job spec that rebuilds ``path``'s galaxy problem and the result's summary; an
-    InputError when the file is no finished run on the galaxy mock with s = 1."""
+    InputError when the file is no finished galaxy run (on a mock with its truth, or on an
+    observed cube) with s = 1 and its data."""
     from ...core.io.results import read_summary
     from ...core.jobspec import parse_spec
     from ...core.errors import InputError
@@ -87,11 +92,14 @@ def check_result(path: str):
         raise InputError(("--result", f"{path} is a {kind!r} result, not a galaxy mock: "
                                       f"pnkr-vs-ppxf needs a galaxy run such as `hpcinv demo`'s"))
     attributes = summary["problem_attributes"]
-    if attributes.get("cube") or not {"/data", "/truth"} <= set(summary["datasets"]):
-        raise InputError(("--result", f"{path} is not a mock galaxy run with its /data and "
-                                      f"/truth (an observed cube, or [output] store_data = "
-                                      f"false): the comparison needs the mock's truth"))
-    missing = [name for name in DERIVED if f"/derived/{name}" not in summary["datasets"]]
+    observed = bool(attributes.get("cube"))
+    needed = {"/data"} if observed else {"/data", "/truth"}
+    if not needed <= set(summary["datasets"]):
+        raise InputError(("--result", f"{path} lacks {' and '.join(sorted(needed))} ([output] "
+                                      f"store_data = false): the comparison fits the run's "
+                                      f"own data"))
+    names = DERIVED if observed else DERIVED + TRUTH_DERIVED
+    missing = [name for name in names if f"/derived/{name}" not in summary["datasets"]]
     if missing:
         raise InputError(("--result", f"{path} lacks /derived/{missing[0]}: written by an "
                                       f"older hpcinv; run its job again"))
@@ -101,6 +109,8 @@ def check_result(path: str):
                                       f"the templates pPXF weighs"))
     spec = parse_spec(summary["job_spec"], source=summary.get("job_source", "<string>"))
     spec.problem["mesh"] = attributes["mesh"]    # the mesh the run used, --mesh included
+    if observed:                                  # the cube the run read, found from here
+        spec.problem["cube"] = re.sub(r"\[[^\]]*\]$", "", attributes["cube"])
     return spec, summary
 
 
@@ -111,10 +121,10 @@ def _check_same_sizes(problem, path: str) -> None:
     from ...core.errors import InputError
 
     with h5py.File(path, "r") as handle:
-        stored = (handle["data"].shape[0], handle["truth"].shape[0])
+        stored = (handle["data"].shape[0], handle["solution"].shape[0])
     if stored != tuple(problem.operator.shape):
-        raise InputError(("--result", f"{path} holds {stored[0]} data and {stored[1]} truth "
-                                      f"values, but its mesh now gives "
+        raise InputError(("--result", f"{path} holds {stored[0]} data and {stored[1]} unknowns, "
+                                      f"but its mesh now gives "
                                       f"{tuple(problem.operator.shape)}: run PNKR again"))
 
 
@@ -260,15 +270,18 @@ def _run_jobs(args, specs) -> list | None:
     return paths
 
 
-def _local_cube(problem, path: str, noise_level: float) -> tuple:
-    """This rank's spectra of the result's noisy cube and their noise sigma, as the mock drew
-    it (unit sigma for a noise-free mock)."""
+def _local_cube(problem, prepared, path: str) -> tuple:
+    """This rank's spectra of the result's cube and their noise sigma: an observed cube's
+    from its variance, a mock's as it drew it (unit sigma for a noise-free mock)."""
     from .mock import noise_deviation
 
     operator = problem.operator
     pixels, thetas = operator.kernel.shape
     start, count = operator.spatial_layout.start, operator.spatial_layout.local_size
     cube = _stored_rows(path, "data", start, count, pixels)
+    if prepared.cube is not None:
+        return cube, observed_noise(prepared, operator.spatial_layout)
+    noise_level = prepared.values["noise_level"]
     if noise_level == 0:
         return cube, np.ones_like(cube)
     try:
@@ -291,21 +304,30 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     prepared = agree(mpi, kind.prepare, spec.problem)
     problem = kind.build(prepared, comm)
     _check_same_sizes(problem, path)
-    cube, noise = _local_cube(problem, path, spec.problem["noise_level"])
+    cube, noise = _local_cube(problem, prepared, path)
     wavelengths = observed_wavelengths(prepared.mesh)
     template_wavelengths, templates = ppxf_templates(
         prepared.library, prepared.mesh, wavelengths, problem.attributes["flux_scale"])
     cube, noise, options = on_every_pixel(
         cube, noise, problem.fitted,
         fit_options(prepared.mesh, wavelengths, template_wavelengths, regul))
-    spectra = problem.operator.spatial_layout.size
+    # The spaxels the run left out are not fitted (their maps are NaN, gathered_products).
+    layout = problem.operator.spatial_layout
+    fitted_spaxels = problem.block_rows.fitted_spaxels
+    fitted = np.ones(layout.local_size, dtype=bool) if fitted_spaxels is None else \
+        np.asarray(layout.local_part(fitted_spaxels), dtype=bool)
+    spectra = mpi.allreduce(int(fitted.sum()))
     if mpi.rank == 0:
         print(f"hpcinv: fitting {spectra} spectra with pPXF on {mpi.size} rank(s)",
               file=sys.stderr, flush=True)
     mpi.Barrier()
     clock = time.perf_counter()
-    kinematics, weights = fit_spectra(ppxf, templates, cube, noise, options,
-                                      _progress_printer(mpi.rank, cube.shape[0]))
+    kinematics = np.zeros((layout.local_size, MOMENTS))
+    kinematics[:, 1] = 1.0       # a left-out spaxel's placeholder: a valid, unused sigma
+    weights = np.zeros((layout.local_size, *templates.shape[1:]))
+    kinematics[fitted], weights[fitted] = fit_spectra(
+        ppxf, templates, cube[fitted], noise[fitted], options,
+        _progress_printer(mpi.rank, int(fitted.sum())))
     busy = time.perf_counter() - clock
     mpi.Barrier()
     seconds = time.perf_counter() - clock
@@ -314,7 +336,7 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     products = gathered_products(ppxf_rows(kinematics, weights, grid, velocity_averaging),
                                  grid, problem.operator.spatial_layout)
     return {"products": products, "seconds": seconds, "spectra": spectra,
-            "seconds_per_spectrum": mpi.allreduce(busy) / spectra,
+            "seconds_per_spectrum": mpi.allreduce(busy) / max(spectra, 1),
             "velocity_weights": grid.theta_weights[0]}
 
 
@@ -332,6 +354,9 @@ def _compare(ppxf, results: list, regul: float, comm) -> dict | None:
     fits_of = {}
     for mock, solver, path in results:
         spec, summary = agree(mpi, check_result, path)
+        if summary["problem_attributes"].get("cube"):
+            _compare_on_cube(ppxf, spec, summary, path, regul, comm, report)
+            continue
         mock = mock or spec.problem["mock"]
         solver = solver or summary.get("solver_kind", "pnkr")
         if mock not in fits_of:   # the same mock's data for every solver: one pPXF fit
@@ -354,6 +379,30 @@ def _compare(ppxf, results: list, regul: float, comm) -> dict | None:
                                "ranks": summary["ranks"],
                                "iterations": summary["iterations"]})
     return report if mpi.rank == 0 else None
+
+
+def _compare_on_cube(ppxf, spec, summary: dict, path: str, regul: float, comm,
+                     report: dict) -> None:
+    """pPXF's baseline for a run on an observed cube, added to ``report`` on rank 0."""
+    from ...core.io.results import read_products
+
+    mpi = comm.tompi4py()
+    fits = _ppxf_products(ppxf, spec, path, regul, comm)
+    if mpi.rank != 0:
+        return
+    products, history, _ = read_products(path)
+    solver = summary.get("solver_kind", "pnkr")
+    report.setdefault("cube_summaries", []).append(cube_summary(
+        solver, summary["problem_attributes"]["cube"], fits["products"], products,
+        fits["velocity_weights"]))
+    report["ppxf"].append({"cube": summary["problem_attributes"]["cube"],
+                           "seconds": fits["seconds"], "ranks": mpi.size,
+                           "spectra": fits["spectra"],
+                           "seconds_per_spectrum": fits["seconds_per_spectrum"],
+                           "maps_fits": write_ppxf_maps(path, fits["products"])})
+    report["runs"].append({"cube": summary["problem_attributes"]["cube"], "solver": solver,
+                           "result": str(path), "seconds": float(history["seconds"][-1]),
+                           "ranks": summary["ranks"], "iterations": summary["iterations"]})
 
 
 def _prepare(args, mpi) -> tuple:
@@ -386,5 +435,6 @@ def run(args) -> int:
     if results is None:
         return EXIT_INTERRUPTED
     if report is not None:
-        print(json.dumps(report, indent=2) if args.json else format_table(report))
+        table = format_cube_table if "cube_summaries" in report else format_table
+        print(json.dumps(report, indent=2) if args.json else table(report))
     return EXIT_OK
