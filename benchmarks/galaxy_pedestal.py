@@ -32,7 +32,7 @@ def measure(mesh: str, mock: str, noise: float, loops: int) -> dict:
     reason = method.solve(state, IterationControl(comm, truth=problem.truth,
                                                   max_iterations=loops))
     products = problem.derived(state.vectors["x"])
-    errors = compare(products, products, np.gradient(products["velocity"]))
+    errors = compare(products, products, problem.derived_grid.theta_weights[0])
     return {"mesh": mesh, "mock": mock, "noise_level": noise, "loops": state.iteration,
             "stop": reason,
             "relative_error": float(state.history.columns["relative_error"][-1]),

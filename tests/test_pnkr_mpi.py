@@ -172,10 +172,11 @@ def test_a_loop_keeps_the_iterate_before_its_last_step_for_the_extrapolation(equ
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("nesterov,noise", [(False, 0.0), (True, 0.01)])
+@pytest.mark.parametrize("nesterov,noise", [(False, 0.01), (True, 0.01)])
 def test_blocks_of_one_equation_equal_the_fused_rank_one_loop(nesterov, noise):
     """The block path (numpy, BLAS-3) with one equation per block takes the fused kernel's
-    steps, skips included."""
+    steps, skips included (with noise some equations meet their bound), and leaves the same
+    U_{k-1} for the next loop's extrapolation."""
     _, _, fused = _setup(WORLD, 3, noise=noise, nesterov=nesterov, tau=1.0)
     _, _, blocked = _setup(WORLD, 3, noise=noise, nesterov=nesterov, tau=1.0)
     states = [fused.initial_state(), blocked.initial_state()]
@@ -204,21 +205,38 @@ def test_block_projection_solves_the_last_block_exactly():
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("block_update", ["average", "projection"])
-def test_block_loops_fit_the_data_and_agree_across_ranks(block_update):
-    _, solver, state, _ = _run(WORLD, loops=4, noise=0.0, block=8, block_update=block_update)
+@pytest.mark.parametrize("options", [{"block_update": "average"},
+                                     {"block_update": "projection"},
+                                     {"block_update": "projection", "block_cutoff": 1e-6}])
+def test_block_loops_fit_the_data_and_agree_across_ranks(options):
+    _, solver, state, _ = _run(WORLD, loops=4, noise=0.0, block=8, **options)
     residuals = state.history.columns["residual_norm"]
     assert residuals[-1] < 0.2 * residuals[0]
-    updated = state.history.columns["equations_updated"][1:]
-    if block_update == "average":     # no noise: every equation misses its bound
-        assert updated == [solver.blocks.equations] * 4
-    else:                             # the combinations above the cutoff
-        assert all(0 < count < solver.blocks.equations for count in updated)
+    # no noise: every equation misses its bound in every loop
+    assert state.history.columns["equations_updated"][1:] == [solver.blocks.equations] * 4
     distributed = gather(state.vectors["x"])
     assert distributed.min() >= 0.0
     serial = _run(PETSc.COMM_SELF, loops=4, noise=0.0, block=8,
-                  block_update=block_update)[2].vectors["x"].getArray()
+                  **options)[2].vectors["x"].getArray()
     assert np.linalg.norm(distributed - serial) <= 1e-10 * np.linalg.norm(serial)
+
+
+def test_the_block_projection_moves_the_combinations_above_its_cutoff():
+    _, _, solver = _setup(PETSc.COMM_SELF, block=8, block_update="projection",
+                          block_cutoff=1e-6, noise=0.0)
+    equations = np.arange(0, 8 * 36, 36)        # far apart: more than one strong combination
+    gamma = np.linalg.eigvalsh(solver.kernel_gram(equations))
+    kept = int(np.sum(gamma > 1e-6 * gamma.mean()))
+    assert 1 < kept < 8           # this block has both strong and negligible combinations
+    residual = np.random.default_rng(0).standard_normal((solver.blocks.spatial_size, 8))
+    coefficients, moved = solver._block_update(residual, equations, np.ones(8, dtype=bool))
+    assert np.array_equal(moved, equations)
+    assert np.linalg.matrix_rank(coefficients) == kept
+    # every kept combination is fitted exactly: A G = R V_k V_k^T
+    _, vectors = np.linalg.eigh(solver.kernel_gram(equations))
+    kept_vectors = vectors[:, -kept:]
+    np.testing.assert_allclose(coefficients @ solver.kernel_gram(equations),
+                               residual @ kept_vectors @ kept_vectors.T, atol=1e-8)
 
 
 @pytest.mark.mpi

@@ -27,7 +27,7 @@ class PNKRKind(MethodKind):
                        "size for constant", minimum=0, exclusive_minimum=True),
         "nesterov": Field(bool, True, "Nesterov extrapolation (kR - 1)/(kR + 2)"),
         "restart": Field(bool, False, "restart the extrapolation after a loop that raised "
-                         "the residual (adaptive restart)"),
+                         "the residual (adaptive restart)", applies=("nesterov", (True,))),
         "block": Field(int, 1, "equations per step, their residuals taken at the same "
                        "iterate (R: one simultaneous step per loop)", minimum=1),
         "block_update": Field(str, "average", "with block > 1: average (the mean of the "

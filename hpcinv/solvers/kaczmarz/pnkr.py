@@ -266,11 +266,14 @@ class PNKR(IterativeMethod):
             residual = self._gather(cube[:, equations] - previous @ kernel[equations].T)
             if self.fitted_spaxels is not None:
                 residual *= self.fitted_spaxels[:, None]
-            update = self._block_update(residual, equations)
+            # The stop rule counts the equations that miss their bound, whatever the
+            # projection then moves (it may move only combinations of them).
+            missing = self._noise_norms(residual) > self.tau * blocks.equation_noise[equations]
+            updated += int(missing.sum())
+            update = self._block_update(residual, equations, missing)
             if update is not None:
-                coefficients, equations, count = update
+                coefficients, equations = update
                 previous += coefficients @ self.directions[equations]
-                updated += count
             elif not beta:
                 continue                         # a skipped block is the identity
             if self.positivity:
@@ -283,36 +286,40 @@ class PNKR(IterativeMethod):
         """||g||_N of each column of a gathered N x m residual."""
         return np.sqrt(np.einsum("nm,nm->m", residual, self.blocks.data_gram @ residual))
 
-    def _block_update(self, residual: np.ndarray, equations: np.ndarray):
-        """(A, equations, count) of the block update A B^T, B the equations' b_r and A this
-        rank's rows, count the updates made (equations or combinations); None when nothing
-        misses its bound.
+    def _block_update(self, residual: np.ndarray, equations: np.ndarray,
+                      missing: np.ndarray):
+        """(A, equations) of the block update A B^T, B the equations' b_r and A this rank's
+        rows; None when nothing is to move.  ``missing``: the equations whose residual
+        exceeds tau delta_r.
 
-        The projection rotates the block into the eigenvectors v_i of its Gram matrix G
-        (uncorrelated combinations of its equations; G v_i = gamma_i v_i) and applies the
-        equation-wise skip to each: combination i moves U only while its residual G's v_i
-        component exceeds tau times its noise norm sqrt(sum_r v_ri^2 delta_r^2).  The
-        combinations of nearly parallel equations (small gamma_i) carry mostly noise, which
-        an exact projection would amplify by 1 / gamma_i: those below ``block_cutoff`` times
-        the mean gamma (one equation's k_r^T b_r on average) are left out.  (The skip alone
-        does not suffice where the noise norm of few sky points fluctuates past tau delta.)"""
+        The average takes the updates of the missing equations.  The projection rotates the
+        block into the eigenvectors v_i of its Gram matrix G (combinations of its equations
+        orthogonal in the data; G v_i = gamma_i v_i) and applies the skip to each: combination
+        i moves U only while its residual exceeds tau times its noise norm
+        sqrt(sum_r v_ri^2 delta_r^2) (the noise's, were the equations' noise independent).
+        The combinations of nearly parallel equations (small gamma_i) carry mostly noise,
+        which an exact projection would amplify by 1 / gamma_i: those below
+        ``block_cutoff`` times the mean gamma (one equation's k_r^T b_r on average), and
+        always those within round-off of zero, are left out.  (The skip alone does not
+        suffice where the noise norm of few sky points fluctuates past tau delta.)"""
         noise = self.blocks.equation_noise[equations]
         rows = self.blocks.spatial_layout.local_slice
         if self.block_update == "average":
-            missed = self._noise_norms(residual) > self.tau * noise
-            if not missed.any():
+            if not missing.any():
                 return None
-            equations = equations[missed]
-            return self._sky_update(residual[:, missed], self.projection_scale[equations]) \
-                / equations.size, equations, equations.size
+            equations = equations[missing]
+            return self._sky_update(residual[:, missing], self.projection_scale[equations]) \
+                / equations.size, equations
         gamma, vectors = np.linalg.eigh(self.kernel_gram(equations))
+        floor = max(self.block_cutoff * gamma.mean(),
+                    gamma.size * np.finfo(float).eps * gamma.max())
         rotated = residual @ vectors
-        missed = (self._noise_norms(rotated) > self.tau * np.sqrt(vectors.T ** 2 @ noise ** 2)) \
-            & (gamma > self.block_cutoff * gamma.sum() / gamma.size)
-        if not missed.any():
+        moving = (self._noise_norms(rotated) > self.tau * np.sqrt(vectors.T ** 2 @ noise ** 2)) \
+            & (gamma > floor)
+        if not moving.any():
             return None
-        coefficients = self.omega * (rotated[rows][:, missed] / gamma[missed])
-        return coefficients @ vectors[:, missed].T, equations, int(missed.sum())
+        coefficients = self.omega * (rotated[rows][:, moving] / gamma[moving])
+        return coefficients @ vectors[:, moving].T, equations
 
     def kernel_gram(self, equations: np.ndarray) -> np.ndarray:
         """G_B = K_B Phi^{-1} K_B^T of the given equations (m x m, replicated)."""
