@@ -14,7 +14,6 @@ import json
 
 # the path set-up, single-threaded BLAS, and the mocks' job
 from galaxy_conditioning import mock_problem
-import numpy as np
 
 
 def measure(mesh: str, mock: str, noise: float, loops: int) -> dict:
