@@ -270,7 +270,11 @@ def test_resumed_block_pnkr_with_restart_equals_uninterrupted(mpi_tmp_path):
     assert np.array_equal(gather(resumed.vectors["x"]), gather(uninterrupted.vectors["x"]))
 
 
-def test_block_projection_needs_the_projection_step():
+def test_block_projection_needs_the_projection_step_and_blocks():
     with pytest.raises(InputError, match="solver.block_update.*step = 'projection'"):
         _setup(PETSc.COMM_SELF, step="constant", omega=0.1, block=4,
                block_update="projection")
+    with pytest.raises(InputError, match="solver.block_update.*block > 1"):
+        _setup(PETSc.COMM_SELF, block_update="projection")
+    with pytest.raises(InputError, match="solver.restart"):
+        _setup(PETSc.COMM_SELF, nesterov=False, restart=True)

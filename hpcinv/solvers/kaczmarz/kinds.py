@@ -49,6 +49,10 @@ class PNKRKind(MethodKind):
         problems = [("solver.omega", omega_problem(values["step"], values["omega"])),
                     ("solver.block_update", block_update_problem(values["step"],
                                                                  values["block_update"]))]
+        if values["block_update"] != "average" and values["block"] == 1:
+            # one equation per step is the rank-one loop: the key would be ignored
+            problems.append(("solver.block_update", f"{values['block_update']!r} needs "
+                                                    f"solver.block > 1, got 1"))
         return [(key, message) for key, message in problems if message]
 
     @staticmethod
