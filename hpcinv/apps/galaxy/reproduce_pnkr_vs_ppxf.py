@@ -343,13 +343,17 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
 def _compare(ppxf, results: list, regul: float, comm) -> dict | None:
     """pPXF on each mock's cube (on every rank), compared with every solver's result on it;
     the report on rank 0, else None."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     from ...core.io.results import read_products
     from ...core.mpi import agree
 
     mpi = comm.tompi4py()
-    report = {"regul": regul, "ppxf_version": version("ppxf"), "runs": [], "ppxf": [],
+    try:
+        ppxf_version = version("ppxf")
+    except PackageNotFoundError:     # a pPXF importable without package metadata
+        ppxf_version = "unknown"
+    report = {"regul": regul, "ppxf_version": ppxf_version, "runs": [], "ppxf": [],
               "rows": [], "losvd_rows": [], "summaries": []}
     fits_of = {}
     for mock, solver, path in results:
