@@ -343,13 +343,19 @@ def test_a_pixel_mask_of_a_left_out_spaxel_masks_no_wavelength(tmp_path):
 
 
 class _RecordingPPXF:
-    """Stands in for pPXF (a peer, installed only on use): records what it is given and
-    fits V = 50 km/s, sigma = 120 km/s with equal template weights."""
-    calls = []
+    """Stands in for pPXF (a peer, installed only on use): records what it is given, finds
+    which sky row it was handed by its noise / flux ratio (``ratios``, every row's, over the
+    fitted pixels) and fits V = -300 + 20 row km/s, sigma = 120 km/s, equal weights, so a
+    row sent to the wrong map pixel shows."""
+    calls, ratios = [], None
 
     def __init__(self, templates, spectrum, noise, **options):
-        type(self).calls.append((spectrum.copy(), noise.copy(), options))
-        self.sol = np.array([50.0, 120.0, 0.0, 0.0, 0.0, 0.0])
+        good = options["goodpixels"]
+        ratio = noise[good] / spectrum[good]
+        row = int(np.nanargmin(np.abs(type(self).ratios - ratio).max(axis=1)))
+        matched = np.abs(type(self).ratios[row] - ratio).max() <= 1e-10 * ratio.max()
+        type(self).calls.append((row, matched))
+        self.sol = np.array([-300.0 + 20 * row, 120.0, 0.0, 0.0, 0.0, 0.0])
         self.weights = np.ones(int(np.prod(templates.shape[1:])))
 
 
@@ -357,36 +363,36 @@ class _RecordingPPXF:
 def test_a_cube_run_gets_a_ppxf_baseline_on_its_fitted_spaxels_and_pixels(mpi_tmp_path):
     import hpcinv
     from hpcinv.apps.galaxy import reproduce_pnkr_vs_ppxf as experiment
-    from hpcinv.core.io.results import read_result
 
     path = _cube_with_left_out_spaxels(mpi_tmp_path / "baseline.fits")
     job = _job(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\ngood_wavelengths = {GOOD}\n')
     result = str(mpi_tmp_path / "baseline.h5")
     assert hpcinv.run(parse_spec(job), output=result, overwrite=True).result_path == result
-    prepared = _prepare(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\n'
-                        f'good_wavelengths = {GOOD}\n')
+    cube = _prepare(f'cube = "{path}"\nspaxel_mask = "SPAXELS"\n'
+                    f'good_wavelengths = {GOOD}\n').cube
+    with np.errstate(divide="ignore", invalid="ignore"):     # the all-NaN spaxel
+        _RecordingPPXF.ratios = np.sqrt(cube.variance) / cube.flux
     _RecordingPPXF.calls = []
     report = experiment._compare(_RecordingPPXF, [(None, None, result)], 0.0, WORLD)
     mpi = WORLD.tompi4py()
-    # the 18 spaxels the run fitted, not the NaN one nor the flagged one
-    assert mpi.allreduce(len(_RecordingPPXF.calls)) == 18
-    fitted_pixels = prepared.fitted
-    kept = ~prepared.cube.bad_spaxels
-    cube_ratio = np.sqrt(prepared.cube.variance[kept]) / prepared.cube.flux[kept]
-    for spectrum, noise, options in _RecordingPPXF.calls:
-        np.testing.assert_array_equal(options["goodpixels"], np.flatnonzero(fitted_pixels))
-        ratio = noise[fitted_pixels] / spectrum[fitted_pixels]   # noise / flux, scale-free
-        assert np.min(np.abs(cube_ratio - ratio).max(axis=1)) < 1e-10 * ratio.max()
+    calls = sum(mpi.allgather(_RecordingPPXF.calls), [])
+    # the 18 spaxels the run fitted, each once, with its own noise on the fitted pixels
+    left_out = {_sky_row(0, 0), _sky_row(4, 3)}
+    assert sorted(row for row, _ in calls) == sorted(set(range(20)) - left_out)
+    assert all(matched for _, matched in calls)
     if mpi.rank == 0:
         summary = report["cube_summaries"][0]
         # compared where pPXF finds 1% of its peak mass: fitted spaxels only
         assert 0 < summary["spaxels"] <= 18 and np.isfinite(summary["maps"]["mu_v"])
         maps = fits.open(report["ppxf"][0]["maps_fits"])
         mu_v = maps["MU_V"].data                      # (ny, nx), FITS image order
-        assert np.isnan(mu_v[0, 0]) and np.isnan(mu_v[3, 4])
-        assert np.nanmax(np.abs(mu_v - 50.0)) < 5.0
+        for x in range(TINY_SKY[0]):
+            for y in range(TINY_SKY[1]):
+                if _sky_row(x, y) in left_out:
+                    assert np.isnan(mu_v[y, x])
+                else:
+                    assert mu_v[y, x] == pytest.approx(-300 + 20 * _sky_row(x, y), abs=8.0)
         assert maps["LOSVD"].data.shape[1:] == (TINY_SKY[1], TINY_SKY[0])
-        assert "ppxf" in maps[0].header["SOLVER"]
+        assert maps[0].header["SOLVER"] == "ppxf" and maps[0].header["ORIGIN"] == "pnkr-vs-ppxf"
         table = experiment.format_cube_table(report)
         assert "hpcinv - pPXF" in table and "mu_v" in table
-        assert read_result(result).derived["mu_v"].shape == (TINY_SKY[0], TINY_SKY[1])

@@ -216,7 +216,7 @@ def test_a_result_that_is_not_a_galaxy_mock_is_refused(tmp_path):
                    "--quiet"]).returncode == 0
     refused = hpcinv(["reproduce", "pnkr-vs-ppxf", "--result", result])
     assert refused.returncode == 2
-    assert "'deconvolution' result, not a galaxy mock" in refused.stderr
+    assert "'deconvolution' result, not a galaxy run" in refused.stderr
     missing = hpcinv(["reproduce", "pnkr-vs-ppxf", "--result", tmp_path / "none.h5"])
     assert missing.returncode == 2 and "no such result file" in missing.stderr
     mixed = hpcinv(["reproduce", "pnkr-vs-ppxf", "--result", result, "--max-iterations", "5"])
@@ -266,3 +266,19 @@ def test_the_jobs_store_their_mock_and_solver_in_the_spec_text():
     assert "The built-in demo job" in demo_spec().text
     with pytest.raises(InputError, match="pnkr or tensor-tikhonov"):
         demo_spec(solver="cgls")
+
+
+def test_a_spectrum_without_positive_median_is_left_unfitted():
+    class Strict:                       # pPXF asserts a positive noise vector
+        def __init__(self, templates, spectrum, noise, **options):
+            assert np.all(noise > 0)
+            self.sol = np.array([10.0, 100.0, 0, 0, 0, 0])
+            self.weights = np.ones(int(np.prod(templates.shape[1:])))
+
+    spectra = np.array([np.full(5, 2.0), np.full(5, -1.0), np.zeros(5)])
+    templates = np.ones((5, 2, 3))
+    kinematics, weights = ppxf_fit.fit_spectra(Strict, templates, spectra, np.ones_like(spectra),
+                                               {}, lambda done: None)
+    assert ppxf_fit.unfitted(spectra) == 2
+    assert weights[0].sum() == 12.0 and not weights[1:].any()   # scaled back by the median
+    assert kinematics[0, 0] == 10.0 and np.all(kinematics[1:, 1] > 0)

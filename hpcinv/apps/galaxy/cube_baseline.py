@@ -40,11 +40,19 @@ def cube_summary(solver: str, path: str, ppxf: dict, products: dict,
                  velocity_weights: np.ndarray) -> dict:
     """hpcinv's maps and LOSVDs against pPXF's on the same cube (``ppxf``: pPXF's derived
     products with the velocity)."""
+    from ...core.errors import InputError
     from .comparison_metrics import compare, sky_mask
 
-    ppxf = dict(ppxf, velocity=products["velocity"])
+    # Compared where both methods have every map: pPXF's mass is NaN elsewhere, which
+    # takes those spaxels out of the mask (a spaxel one method left unfitted, or 0 / 0).
+    both = np.logical_and.reduce([np.isfinite(products[name]) & np.isfinite(ppxf[name])
+                                  for name in MAP_NAMES])
+    ppxf = dict(ppxf, velocity=products["velocity"], mass=np.where(both, ppxf["mass"], np.nan))
+    mask = sky_mask(ppxf["mass"]) if both.any() else both
+    if not mask.any():
+        raise InputError(("--result", f"no spaxel of {path} has maps from both hpcinv and "
+                                      f"pPXF"))
     differences = compare(products, _as_truth(ppxf), velocity_weights)
-    mask = sky_mask(ppxf["mass"])
     return {"cube": path, "solver": solver, "maps": differences["maps"],
             "losvd_distance": differences["losvd_all"],
             "two_peaks_hpcinv": _two_peaks(products["losvd_cube"], products["velocity"], mask),
@@ -70,9 +78,10 @@ def format_cube_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_ppxf_maps(result_path: str, ppxf: dict) -> str:
+def write_ppxf_maps(result_path: str, ppxf: dict, ppxf_version: str) -> str:
     """pPXF's maps and LOSVD cube as FITS beside the result (RESULT-ppxf-maps.fits), in the
-    layout and with the sky WCS of the run's own maps; returns the path."""
+    layout and with the sky WCS of the run's own maps, the run's job spec in the header;
+    returns the path."""
     from ...core.io.results import read_result
     from .figures import maps_fits, sky_axes
 
@@ -80,7 +89,9 @@ def write_ppxf_maps(result_path: str, ppxf: dict) -> str:
     derived = {name: value for name, value in ppxf.items()
                if name in MAP_NAMES or name == "losvd_cube"}
     derived.update({name: result.derived[name] for name in ("sky_x", "sky_y", "velocity")})
-    attributes = dict(result.attributes, solver_kind="ppxf")
+    versions = dict(result.attributes.get("versions") or {}, ppxf=ppxf_version)
+    attributes = dict(result.attributes, solver_kind="ppxf", stop_reason="",
+                      iterations=-1, versions=versions)
     ppxf_result = type(result)(result.path, derived, {}, attributes, result.grid_shape)
     target = Path(result_path).with_name(Path(result_path).stem + "-ppxf-maps.fits")
-    return str(maps_fits(ppxf_result, sky_axes(result), target))
+    return str(maps_fits(ppxf_result, sky_axes(result), target, origin="pnkr-vs-ppxf"))

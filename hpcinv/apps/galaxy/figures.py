@@ -177,14 +177,14 @@ def _ascii(text: str) -> str:
     return text.replace("\t", "    ").encode("ascii", "backslashreplace").decode("ascii")
 
 
-def provenance_header(result: ResultProducts):
+def provenance_header(result: ResultProducts, origin: str = "hpcinv plot"):
     """The primary header: what made these maps, enough to find and rerun the job."""
     from astropy.io import fits
 
     attributes = result.attributes
     versions = attributes.get("versions") or {}
     header = fits.Header()
-    header["ORIGIN"] = ("hpcinv plot", "program that wrote this file")
+    header["ORIGIN"] = (origin, "program that wrote this file")
     header["HPCINV"] = (str(versions.get("hpcinv", "unknown")), "hpcinv version of the run")
     header["RESULT"] = (_ascii(result.path.name), "hpcinv result file of these maps")
     # The job spec's fingerprint (64 hex digits) leaves no room on its card for a comment.
@@ -222,12 +222,13 @@ def _losvd_hdu(derived: dict, prefix: str, sky: SkyAxes):
     return fits.ImageHDU(cube, header=header, name=(prefix + "losvd").upper())
 
 
-def maps_fits(result: ResultProducts, sky: SkyAxes, target: Path) -> Path:
+def maps_fits(result: ResultProducts, sky: SkyAxes, target: Path,
+              origin: str = "hpcinv plot") -> Path:
     """One image extension per map, (ny, nx) as the cube's spaxels, with the sky WCS and
     BUNIT, and a LOSVD cube (Lv, ny, nx); written to a partial file and renamed."""
     from astropy.io import fits
 
-    hdus = [fits.PrimaryHDU(header=provenance_header(result))]
+    hdus = [fits.PrimaryHDU(header=provenance_header(result, origin))]
     for prefix in ("", "truth_"):
         for quantity in MAPS:
             name = prefix + quantity.name

@@ -101,16 +101,27 @@ def on_every_pixel(spectra: np.ndarray, noise: np.ndarray, fitted: np.ndarray,
 def fit_spectra(ppxf, templates, spectra, noise, options: dict, progress) -> tuple:
     """Fit each row of ``spectra``; return (kinematics (n, MOMENTS), weights (n, n_metal,
     n_age)).  Each spectrum is scaled to median 1 for the fit, as pPXF's regularisation
-    expects, and its weights scaled back."""
-    kinematics = np.empty((spectra.shape[0], MOMENTS))
-    weights = np.empty((spectra.shape[0], *templates.shape[1:]))
+    expects, and its weights scaled back.  A spectrum whose median is not positive (a faint
+    spaxel of a real cube; pPXF refuses the noise scaled by it) is not fitted: its weights
+    are zero, so its maps are NaN (``unfitted`` counts them)."""
+    kinematics = np.zeros((spectra.shape[0], MOMENTS))
+    kinematics[:, 1] = 1.0               # an unfitted row's placeholder: a valid sigma
+    weights = np.zeros((spectra.shape[0], *templates.shape[1:]))
     for index, (spectrum, sigma) in enumerate(zip(spectra, noise)):
         scale = np.median(spectrum)
+        if not scale > 0:
+            progress(index + 1)
+            continue
         fit = ppxf(templates, spectrum / scale, sigma / scale, **options)
         kinematics[index] = fit.sol
         weights[index] = fit.weights.reshape(templates.shape[1:]) * scale
         progress(index + 1)
     return kinematics, weights
+
+
+def unfitted(spectra: np.ndarray) -> int:
+    """How many rows ``fit_spectra`` leaves unfitted."""
+    return int(np.sum(~(np.median(spectra, axis=1) > 0))) if spectra.size else 0
 
 
 # --- maps from pPXF fits --------------------------------------------------------------------

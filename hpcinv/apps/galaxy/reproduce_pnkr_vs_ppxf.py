@@ -17,6 +17,7 @@ instead (``cube_baseline``).
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -28,10 +29,10 @@ from .comparison_metrics import CORE_SIGMAS, MASS_FLOOR, compare
 from .cube_baseline import cube_summary, format_cube_table, observed_noise, write_ppxf_maps
 from .mock import MOCK_MODELS
 from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, on_every_pixel, ppxf_on_every_rank,
-                       ppxf_rows, ppxf_templates)
+                       ppxf_rows, ppxf_templates, unfitted)
 
 HELP = ("pPXF (Gauss-Hermite order 6, same templates) against PNKR and tensor-tikhonov on "
-        "two mock galaxies")
+        "two mock galaxies, or pPXF's baseline for a run on an observed cube")
 
 SOLVERS = ("pnkr", "tensor-tikhonov")
 DEFAULT_OUTPUT = "results/pnkr-vs-ppxf"
@@ -53,8 +54,9 @@ def _names(text: str) -> list[str]:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--result", help="one finished galaxy mock run (e.g. "
-                        "results/galaxy-demo.h5) to compare instead of running the jobs")
+    parser.add_argument("--result", help="one finished galaxy run to compare instead of "
+                        "running the jobs: a mock's (e.g. results/galaxy-demo.h5), or one "
+                        "on an observed cube (pPXF's baseline for that cube)")
     parser.add_argument("--mocks", type=_names,
                         help=f"comma-separated mock galaxies (default {','.join(MOCK_MODELS)})")
     parser.add_argument("--solvers", type=_names,
@@ -78,7 +80,6 @@ def check_result(path: str):
     InputError when the file is no finished galaxy run (on a mock with its truth, or on an
     observed cube) with s = 1 and its data."""
     from ...core.io.results import read_summary
-    from ...core.jobspec import parse_spec
     from ...core.errors import InputError
 
     if not Path(path).is_file():
@@ -89,8 +90,8 @@ def check_result(path: str):
         raise InputError(("--result", f"{path} is not an hpcinv result file: {error}")) from None
     kind = summary.get("problem_kind")
     if kind != "galaxy" or "job_spec" not in summary:
-        raise InputError(("--result", f"{path} is a {kind!r} result, not a galaxy mock: "
-                                      f"pnkr-vs-ppxf needs a galaxy run such as `hpcinv demo`'s"))
+        raise InputError(("--result", f"{path} is a {kind!r} result, not a galaxy run: "
+                                      f"pnkr-vs-ppxf needs one such as `hpcinv demo`'s"))
     attributes = summary["problem_attributes"]
     observed = bool(attributes.get("cube"))
     needed = {"/data"} if observed else {"/data", "/truth"}
@@ -107,11 +108,28 @@ def check_result(path: str):
         raise InputError(("--result", f"{path} has s = {attributes['order']}: the comparison "
                                       f"needs s = 1, where the [M/H] and age basis points are "
                                       f"the templates pPXF weighs"))
-    spec = parse_spec(summary["job_spec"], source=summary.get("job_source", "<string>"))
-    spec.problem["mesh"] = attributes["mesh"]    # the mesh the run used, --mesh included
-    if observed:                                  # the cube the run read, found from here
-        spec.problem["cube"] = re.sub(r"\[[^\]]*\]$", "", attributes["cube"])
-    return spec, summary
+    if observed and not os.access(Path(path).resolve().parent, os.W_OK):
+        raise InputError(("--result", f"pPXF's maps go beside {path}, and its directory is "
+                                      f"not writable"))
+    return _rebuilding_spec(summary), summary
+
+
+def _rebuilding_spec(summary: dict):
+    """The run's job spec with the files the run read (its resolved mesh and cube) where they
+    still exist, so the comparison finds them from any directory; else the spec's own
+    (relative) names, looked up again from here."""
+    import tomllib
+
+    from ...core.jobspec.spec import spec_from_mapping
+
+    job = tomllib.loads(summary["job_spec"])
+    attributes = summary["problem_attributes"]
+    read = {"mesh": attributes["mesh"],
+            "cube": re.sub(r"\[[^\]]*\]$", "", attributes.get("cube") or "")}
+    for key, path in read.items():
+        if path and Path(path).is_file():
+            job["problem"][key] = path
+    return spec_from_mapping(job, source=summary.get("job_source", "<string>"))
 
 
 def _check_same_sizes(problem, path: str) -> None:
@@ -270,6 +288,20 @@ def _run_jobs(args, specs) -> list | None:
     return paths
 
 
+def _check_same_cube(stored: np.ndarray, prepared, layout, path: str) -> None:
+    """The cube file read again must hold the spectra the run fitted (its /data): its noise
+    is taken from that file (collective)."""
+    from mpi4py import MPI
+
+    from ...core.errors import InputError
+
+    local = layout.local_part(prepared.cube.flux)
+    same = np.allclose(stored, local, rtol=1e-10, atol=1e-12 * np.abs(local).max(initial=0))
+    if not layout.comm.tompi4py().allreduce(same, op=MPI.LAND):
+        raise InputError(("--result", f"{prepared.cube.source} now holds other spectra than "
+                                      f"the run {path} fitted"))
+
+
 def _local_cube(problem, prepared, path: str) -> tuple:
     """This rank's spectra of the result's cube and their noise sigma: an observed cube's
     from its variance, a mock's as it drew it (unit sigma for a noise-free mock)."""
@@ -280,6 +312,7 @@ def _local_cube(problem, prepared, path: str) -> tuple:
     start, count = operator.spatial_layout.start, operator.spatial_layout.local_size
     cube = _stored_rows(path, "data", start, count, pixels)
     if prepared.cube is not None:
+        _check_same_cube(cube, prepared, operator.spatial_layout, path)
         return cube, observed_noise(prepared, operator.spatial_layout)
     noise_level = prepared.values["noise_level"]
     if noise_level == 0:
@@ -317,9 +350,11 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     fitted = np.ones(layout.local_size, dtype=bool) if fitted_spaxels is None else \
         np.asarray(layout.local_part(fitted_spaxels), dtype=bool)
     spectra = mpi.allreduce(int(fitted.sum()))
+    faint = mpi.allreduce(unfitted(cube[fitted]))
     if mpi.rank == 0:
-        print(f"hpcinv: fitting {spectra} spectra with pPXF on {mpi.size} rank(s)",
-              file=sys.stderr, flush=True)
+        print(f"hpcinv: fitting {spectra} spectra with pPXF on {mpi.size} rank(s)"
+              + (f"; {faint} with a median flux <= 0 are left unfitted (NaN maps)"
+                 if faint else ""), file=sys.stderr, flush=True)
     mpi.Barrier()
     clock = time.perf_counter()
     kinematics = np.zeros((layout.local_size, MOMENTS))
@@ -403,7 +438,8 @@ def _compare_on_cube(ppxf, spec, summary: dict, path: str, regul: float, comm,
                            "seconds": fits["seconds"], "ranks": mpi.size,
                            "spectra": fits["spectra"],
                            "seconds_per_spectrum": fits["seconds_per_spectrum"],
-                           "maps_fits": write_ppxf_maps(path, fits["products"])})
+                           "maps_fits": write_ppxf_maps(path, fits["products"],
+                                                        report["ppxf_version"])})
     report["runs"].append({"cube": summary["problem_attributes"]["cube"], "solver": solver,
                            "result": str(path), "seconds": float(history["seconds"][-1]),
                            "ranks": summary["ranks"], "iterations": summary["iterations"]})
@@ -439,6 +475,9 @@ def run(args) -> int:
     if results is None:
         return EXIT_INTERRUPTED
     if report is not None:
+        if "cube_summaries" in report:     # no truth: no per-map error rows
+            report = {key: value for key, value in report.items()
+                      if key not in ("rows", "losvd_rows", "summaries")}
         table = format_cube_table if "cube_summaries" in report else format_table
         print(json.dumps(report, indent=2) if args.json else table(report))
     return EXIT_OK
