@@ -279,6 +279,6 @@ def test_a_spectrum_without_positive_median_is_left_unfitted():
     templates = np.ones((5, 2, 3))
     kinematics, weights = ppxf_fit.fit_spectra(Strict, templates, spectra, np.ones_like(spectra),
                                                {}, lambda done: None)
-    assert ppxf_fit.unfitted(spectra) == 2
+    assert ppxf_fit.fittable(spectra).tolist() == [True, False, False]
     assert weights[0].sum() == 12.0 and not weights[1:].any()   # scaled back by the median
     assert kinematics[0, 0] == 10.0 and np.all(kinematics[1:, 1] > 0)

@@ -56,8 +56,9 @@ def cube_summary(solver: str, path: str, ppxf: dict, products: dict,
     return {"cube": path, "solver": solver, "maps": differences["maps"],
             "losvd_distance": differences["losvd_all"],
             "two_peaks_hpcinv": _two_peaks(products["losvd_cube"], products["velocity"], mask),
-            "two_peaks_ppxf": _two_peaks(ppxf["losvd_cube"], products["velocity"], mask),
-            "spaxels": int(mask.sum()), "spaxels_total": int(mask.size)}
+            "two_peaks_ppxf": differences["bimodal_truth"],   # pPXF's stand for the truth
+            "spaxels": differences["sky_positions"],
+            "spaxels_total": differences["sky_positions_total"]}
 
 
 def format_cube_table(report: dict) -> str:

@@ -103,15 +103,15 @@ def fit_spectra(ppxf, templates, spectra, noise, options: dict, progress) -> tup
     n_age)).  Each spectrum is scaled to median 1 for the fit, as pPXF's regularisation
     expects, and its weights scaled back.  A spectrum whose median is not positive (a faint
     spaxel of a real cube; pPXF refuses the noise scaled by it) is not fitted: its weights
-    are zero, so its maps are NaN (``unfitted`` counts them)."""
+    are zero, so its maps are NaN (``fittable``)."""
     kinematics = np.zeros((spectra.shape[0], MOMENTS))
     kinematics[:, 1] = 1.0               # an unfitted row's placeholder: a valid sigma
     weights = np.zeros((spectra.shape[0], *templates.shape[1:]))
-    for index, (spectrum, sigma) in enumerate(zip(spectra, noise)):
-        scale = np.median(spectrum)
-        if not scale > 0:
+    for index, (spectrum, sigma, usable) in enumerate(zip(spectra, noise, fittable(spectra))):
+        if not usable:
             progress(index + 1)
             continue
+        scale = np.median(spectrum)
         fit = ppxf(templates, spectrum / scale, sigma / scale, **options)
         kinematics[index] = fit.sol
         weights[index] = fit.weights.reshape(templates.shape[1:]) * scale
@@ -119,9 +119,9 @@ def fit_spectra(ppxf, templates, spectra, noise, options: dict, progress) -> tup
     return kinematics, weights
 
 
-def unfitted(spectra: np.ndarray) -> int:
-    """How many rows ``fit_spectra`` leaves unfitted."""
-    return int(np.sum(~(np.median(spectra, axis=1) > 0))) if spectra.size else 0
+def fittable(spectra: np.ndarray) -> np.ndarray:
+    """Which rows ``fit_spectra`` fits: those with a positive median."""
+    return np.median(spectra, axis=1) > 0
 
 
 # --- maps from pPXF fits --------------------------------------------------------------------

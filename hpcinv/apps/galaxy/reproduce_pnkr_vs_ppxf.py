@@ -28,8 +28,8 @@ import numpy as np
 from .comparison_metrics import CORE_SIGMAS, MASS_FLOOR, compare
 from .cube_baseline import cube_summary, format_cube_table, observed_noise, write_ppxf_maps
 from .mock import MOCK_MODELS
-from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, on_every_pixel, ppxf_on_every_rank,
-                       ppxf_rows, ppxf_templates, unfitted)
+from .ppxf_fit import (MOMENTS, fit_options, fit_spectra, fittable, on_every_pixel,
+                       ppxf_on_every_rank, ppxf_rows, ppxf_templates)
 
 HELP = ("pPXF (Gauss-Hermite order 6, same templates) against PNKR and tensor-tikhonov on "
         "two mock galaxies, or pPXF's baseline for a run on an observed cube")
@@ -350,7 +350,7 @@ def _ppxf_products(ppxf, spec, path: str, regul: float, comm) -> dict:
     fitted = np.ones(layout.local_size, dtype=bool) if fitted_spaxels is None else \
         np.asarray(layout.local_part(fitted_spaxels), dtype=bool)
     spectra = mpi.allreduce(int(fitted.sum()))
-    faint = mpi.allreduce(unfitted(cube[fitted]))
+    faint = mpi.allreduce(int(np.sum(~fittable(cube[fitted]))))
     if mpi.rank == 0:
         print(f"hpcinv: fitting {spectra} spectra with pPXF on {mpi.size} rank(s)"
               + (f"; {faint} with a median flux <= 0 are left unfitted (NaN maps)"

@@ -153,7 +153,7 @@ class PenalizedTAO(PenalizedIteration):
                 hessian.destroy()
 
     def _stalled(self, objectives: list) -> bool:
-        """Whether Q moved by at most the search's tolerance (of the target, or of Q) over
+        """Whether Q moved by at most the search's tolerance (of the target misfit) over
         the last ``stall_fraction`` of a capped solve's iterations: a continuation at the
         same mu would move the misfit less than the search can resolve.  Never with mu
         fixed: there is no search, and the solve goes on until it converges."""
