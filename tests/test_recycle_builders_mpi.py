@@ -87,6 +87,41 @@ def test_symmetric_eigenvectors_match_eigh():
     np.testing.assert_allclose(dense @ basis, basis * rayleigh, atol=1e-8)
 
 
+def _separable_blur(n=12, width=1.5):
+    """kron(a, a) of a symmetric Gaussian blur a: eigenvalues lambda_i lambda_j, so every
+    pair i != j repeats."""
+    from scipy.linalg import toeplitz
+
+    a = toeplitz(np.exp(-0.5 * (np.arange(n) / width) ** 2))
+    return np.kron(a, a) / np.linalg.eigvalsh(a).max() ** 2
+
+
+@pytest.mark.parametrize("k", [3, 4, 6])
+def test_eigenvectors_keep_both_members_of_a_repeated_eigenvalue(k):
+    dense = _separable_blur()
+    basis = _columns(eigenvectors(MatrixFree(distributed_matrix(dense)), k, symmetric=True,
+                                  tol=1e-10))
+    w, v = np.linalg.eigh(dense)
+    order = np.argsort(-w)
+    assert w[order[1]] - w[order[2]] < 1e-12 < w[order[2]] - w[order[3]]   # a repeated pair
+    rayleigh = np.sort(np.einsum("ij,ij->j", basis, dense @ basis))[::-1]
+    np.testing.assert_allclose(rayleigh, w[order[:k]], rtol=1e-9)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(k), atol=1e-10)
+    top = v[:, order[:k]]
+    np.testing.assert_allclose(_projector(basis), top @ top.T, atol=1e-7)
+
+
+def test_eigenvectors_tied_at_the_kth_are_not_added():
+    """k = 2 ends inside the repeated pair: any one member is as dominant as the other."""
+    dense = _separable_blur()
+    basis = _columns(eigenvectors(MatrixFree(distributed_matrix(dense)), 2, symmetric=True,
+                                  tol=1e-10))
+    assert basis.shape[1] == 2
+    w = np.sort(np.linalg.eigvalsh(dense))[::-1]
+    rayleigh = np.sort(np.einsum("ij,ij->j", basis, dense @ basis))[::-1]
+    np.testing.assert_allclose(rayleigh, w[:2], rtol=1e-9)
+
+
 def _nonsymmetric():
     """Q diag(R, 3, 2, ...) Q^T with R the 2x2 block of 3 +- 2i (|lambda| = 3.6 leads)."""
     rng = np.random.default_rng(11)

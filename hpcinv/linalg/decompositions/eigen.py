@@ -1,8 +1,16 @@
 """Leading eigenvectors of a square distributed operator by SLEPc's EPS, as real vectors.
 
 EPS (Krylov-Schur) sees the operator through ``as_petsc_mat()`` and only multiplies by it.
+A Krylov space grown from one start vector holds one vector of each eigenspace (in exact
+arithmetic; rounding lets a second copy in late or never), so a repeated eigenvalue (a
+separable 2-D blur has lambda_i lambda_j = lambda_j lambda_i) loses all but one member.
+``eigenvectors`` therefore checks what it found: it deflates the leading vectors and asks
+EPS, from a new start, for the largest eigenvalue left; one that beats the k-th is a missed
+member, taken in before the check repeats.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from ...core.errors import RuntimeFailure
 from ...core.petsc_env import initialize_slepc
@@ -13,10 +21,18 @@ WHICH = {"largest_magnitude": "LARGEST_MAGNITUDE", "largest_real": "LARGEST_REAL
 COMPLEX_PAIRS = ("span", "drop")
 
 
+@dataclass
+class _Eigenpair:
+    """A real eigenvalue and its vector, or a complex pair's lambda and (v_re, v_im)."""
+    value: complex
+    vectors: list = field(default_factory=list)
+
+
 def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float = 1e-8,
                  symmetric: bool | None = None, complex_pairs: str = "span",
                  max_it: int | None = None, seed: int = 0, prefix: str = OPTIONS_PREFIX):
-    """Real vectors spanning the ``k`` dominant eigenvectors of a square operator, by SLEPc.
+    """Real vectors spanning the ``k`` dominant eigenvectors of a square operator, by SLEPc,
+    counting every eigenvalue as often as it repeats.
 
     EPS (Krylov-Schur) sees the operator through ``as_petsc_mat()`` and only multiplies by
     it.  ``symmetric`` (default: the operator's ``symmetric`` attribute, else False) selects
@@ -32,8 +48,15 @@ def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float 
     * ``"drop"`` discards every complex pair among the k dominant eigenvalues (as the paper
       did with its ``eigs`` output: 200 asked, 198 kept), so fewer than k may come back.
 
+    Completeness: after the first solve, EPS is run again with the leading vectors as its
+    deflation space, for the largest eigenvalue left; while that beats the k-th one (by
+    more than 10 tol of its size) it joins the set (a member of a repeated eigenvalue the
+    Krylov space missed), and the check repeats.  Each check costs one EPS solve for one
+    eigenpair.  An eigenvalue tied with the k-th is not taken: any k of its members are as
+    dominant as the others.
+
     Only converged eigenpairs are read.  Fewer than k converged raises RuntimeFailure.  The
-    start vector is Gaussian from (``seed``, global index), so 1 and P ranks start alike.
+    start vectors are Gaussian from (``seed``, global index), so 1 and P ranks start alike.
     PETSc options with ``prefix`` (e.g. ``-hpcinv_recycle_eps_eps_ncv 60``) override these.
     """
     SLEPc = initialize_slepc()
@@ -51,46 +74,87 @@ def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float 
                          f"(known: {', '.join(COMPLEX_PAIRS)})")
     if symmetric is None:
         symmetric = operator.symmetric
-    mat = operator.as_petsc_mat()
-    eps = SLEPc.EPS().create(comm=operator.comm)
-    try:
-        eps.setOptionsPrefix(prefix)
-        eps.setOperators(mat)
-        eps.setProblemType(SLEPc.EPS.ProblemType.HEP if symmetric else SLEPc.EPS.ProblemType.NHEP)
-        eps.setWhichEigenpairs(getattr(SLEPc.EPS.Which, WHICH[which]))
-        # One more than k so that a pair straddling the k-th position converges whole.
-        eps.setDimensions(nev=min(k + 1, n) if not symmetric else k)
-        eps.setTolerances(tol=tol, max_it=max_it)
-        start, _ = mat.createVecs()
-        eps.setInitialSpace(fill_normal(start, seed))
-        from ...core.petsc_options import petsc_input_errors
-
-        with petsc_input_errors():   # a bad option value is bad input
-            eps.setFromOptions()
-        eps.solve()
-        converged = eps.getConverged()
-        if converged < k:
-            raise RuntimeFailure(
-                f"SLEPc EPS converged {converged} of {k} eigenpairs in "
-                f"{eps.getIterationNumber()} iterations (reason {eps.getConvergedReason()}); "
-                f"raise max_it, tol or -{prefix}eps_ncv")
-        return _real_basis(eps, mat, k, converged, complex_pairs)
-    finally:
-        eps.destroy()
+    solve = _Solver(SLEPc, operator.as_petsc_mat(), operator.comm, which, tol, symmetric,
+                    max_it, prefix)
+    # One more than k so that a pair straddling the k-th position converges whole.
+    leading = _leading(solve(min(k + 1, n) if not symmetric else k, k, [], seed), k, which)
+    for check in range(1, n - _count(leading) + 1):
+        deflation = [vec for pair in leading for vec in pair.vectors]
+        left = solve(1, 1, deflation, seed + check)[0]
+        kth = _strength(leading[-1].value, which)
+        if not _strength(left.value, which) > kth + 10 * tol * abs(kth):
+            break
+        leading = _leading(leading + [left], k, which)
+    return [vec for pair in leading
+            if complex_pairs == "span" or pair.value.imag == 0 for vec in pair.vectors]
 
 
-def _real_basis(eps, mat, k: int, converged: int, complex_pairs: str) -> list:
-    """Real vectors of the leading converged eigenpairs (see ``eigenvectors``)."""
-    out, index, seen = [], 0, 0
-    while seen < k and index < converged:
-        real, imag = mat.createVecs()
-        value = complex(eps.getEigenpair(index, real, imag))
-        if value.imag == 0:
-            out.append(real)
-            index, seen = index + 1, seen + 1
-            continue
-        # SLEPc (real scalars) stores the pair at index, index + 1: skip the conjugate.
-        if complex_pairs == "span":
-            out.extend([real, imag])
-        index, seen = index + 2, seen + 2
-    return out
+def _strength(value: complex, which: str) -> float:
+    return abs(value) if which == "largest_magnitude" else value.real
+
+
+def _count(pairs: list) -> int:
+    return sum(len(pair.vectors) for pair in pairs)
+
+
+def _leading(pairs: list, k: int, which: str) -> list:
+    """The strongest eigenpairs that hold k vectors (a pair that reaches past k whole)."""
+    ordered = sorted(pairs, key=lambda pair: -_strength(pair.value, which))
+    kept = []
+    while ordered and _count(kept) < k:
+        kept.append(ordered.pop(0))
+    return kept
+
+
+class _Solver:
+    """EPS solves of one operator: ``(nev, need, deflation, seed)`` -> the converged
+    eigenpairs, each complex pair once (RuntimeFailure when fewer than ``need`` vectors)."""
+
+    def __init__(self, SLEPc, mat, comm, which, tol, symmetric, max_it, prefix):
+        self.SLEPc, self.mat, self.comm, self.prefix = SLEPc, mat, comm, prefix
+        self.which, self.tol, self.symmetric, self.max_it = which, tol, symmetric, max_it
+
+    def __call__(self, nev: int, need: int, deflation: list, seed: int) -> list:
+        SLEPc = self.SLEPc
+        eps = SLEPc.EPS().create(comm=self.comm)
+        try:
+            eps.setOptionsPrefix(self.prefix)
+            eps.setOperators(self.mat)
+            eps.setProblemType(SLEPc.EPS.ProblemType.HEP if self.symmetric
+                               else SLEPc.EPS.ProblemType.NHEP)
+            eps.setWhichEigenpairs(getattr(SLEPc.EPS.Which, WHICH[self.which]))
+            eps.setDimensions(nev=nev)
+            eps.setTolerances(tol=self.tol, max_it=self.max_it)
+            if deflation:
+                eps.setDeflationSpace(deflation)
+            start, _ = self.mat.createVecs()
+            eps.setInitialSpace(fill_normal(start, seed))
+            from ...core.petsc_options import petsc_input_errors
+
+            with petsc_input_errors():   # a bad option value is bad input
+                eps.setFromOptions()
+            eps.solve()
+            converged = eps.getConverged()
+            if converged < need:
+                raise RuntimeFailure(
+                    f"SLEPc EPS converged {converged} of {need} eigenpairs in "
+                    f"{eps.getIterationNumber()} iterations (reason "
+                    f"{eps.getConvergedReason()}); raise max_it, tol or -{self.prefix}eps_ncv")
+            return self._pairs(eps, converged)
+        finally:
+            eps.destroy()
+
+    def _pairs(self, eps, converged: int) -> list:
+        pairs, index = [], 0
+        while index < converged:
+            real, imag = self.mat.createVecs()
+            value = complex(eps.getEigenpair(index, real, imag))
+            if value.imag == 0:
+                pairs.append(_Eigenpair(value, [real]))
+                index += 1
+            else:
+                # SLEPc (real scalars) stores the pair at index, index + 1: skip the
+                # conjugate.
+                pairs.append(_Eigenpair(value, [real, imag]))
+                index += 2
+        return pairs
