@@ -115,6 +115,9 @@ def _run_job(spec, args) -> int:
         verb = "kept" if outcome.kept else "wrote"
         print(f"hpcinv: {verb} {outcome.result_path} ({outcome.iterations} iterations, "
               f"stop: {outcome.stop_reason}, {comm.size} rank{'s' * (comm.size > 1)})")
+        reason = (outcome.solver_results or {}).get("no_lambda_reason")
+        if reason:   # Tikhonov's rule found no lambda (stop: no_minimiser)
+            print(f"hpcinv: no lambda: {reason}")
     return outcome.exit_status
 
 

@@ -22,10 +22,13 @@ def _solver_lines(summary: dict) -> list[str]:
     ...), and the problem's parameters."""
     lines = []
     for label, key in (("solver", "solver_results"), ("problem", "problem_attributes")):
-        values = summary.get(key) or {}
+        values = dict(summary.get(key) or {})
+        reason = values.pop("no_lambda_reason", None) if key == "solver_results" else None
         if values:
             lines.append(f"{label:12s} " + ", ".join(f"{name} {_value(value)}"
                                                       for name, value in values.items()))
+        if reason:   # Tikhonov's rule found no lambda: the whole sentence
+            lines.append(f"{'no lambda':12s} {reason}")
     return lines
 
 

@@ -62,6 +62,23 @@ class GSVD:
         """sigma_i / gamma_i, descending (the N(L) part, where it is infinite, excluded)."""
         return self.sigma / self.gamma
 
+    def model(self, b):
+        """The parameter-choice model of general-form Tikhonov for the data Vec ``b``: a
+        ``SpectralModel`` (``hpcinv.solvers.tikhonov.paramchoice``), as
+        ``SpectralModel.of_svd(svd, b)`` is for an SVD, in filter-factor form: the
+        generalized values sigma_i / gamma_i with beta_i = u_i^T b, ||b||^2 and m, and the
+        N(L) directions fitted exactly whatever lambda (filter 1; GCV's trace counts them).
+        Its ``residual_norm2(lam)`` and ``solution_norm2(lam)`` are ||A x - b||^2 and
+        ||L x||^2 of ``tikhonov(b, lam)``; ``choose_lambda(model, rule)`` picks lambda."""
+        # The one import of the solvers layer from linalg (docs/architecture.md): the model
+        # is the solvers' parameter-choice class, the data are the GSVD's.
+        from ...solvers.tikhonov.paramchoice.functionals import SpectralModel
+
+        null_part = dots(b, self.null_U)
+        return SpectralModel(self.generalized_values(), dots(b, self.U), b.norm() ** 2,
+                             b.getSize(), unfiltered=len(self.null_U),
+                             unfiltered_norm2=float(null_part @ null_part))
+
     def tikhonov(self, b, lam: float):
         """argmin ||A x - b||^2 + lam ||L x||^2 restricted to the kept triplets:
         sum_i sigma_i / (sigma_i^2 + lam gamma_i^2) (u_i^T b) y_i plus the N(L) part."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...linalg.decompositions.golub_kahan import hybrid_tikhonov
 from .methods import nan_if_none
-from .paramchoice.lanczos import lanczos_choice
+from .choice import lanczos_choice_explained
 
 
 def lanczos_method(solver, reduction, state, control) -> str | None:
@@ -32,7 +32,7 @@ def lanczos_method(solver, reduction, state, control) -> str | None:
             stopped["reason"] = stop
         return bool(stop)
 
-    choice = lanczos_choice(
+    explained = lanczos_choice_explained(
         reduction.operator, reduction.data, solver.rule, epsilon=solver.epsilon,
         noise_norm=solver.noise_norm, tau=solver.tau, trace=solver.trace,
         hutchinson_vectors=solver.hutchinson_vectors, seed=solver.seed,
@@ -40,6 +40,7 @@ def lanczos_method(solver, reduction, state, control) -> str | None:
         reorthogonalize=solver.reorthogonalize, unfiltered=reduction.fixed, on_step=on_step)
     if "reason" in stopped:
         return stopped["reason"]
+    choice, solver.no_lambda_reason = explained.lanczos, explained.reason
     solver.record_choice(choice.lam, steps=choice.k, matvecs=choice.matvecs,
                          converged=choice.converged)
     if choice.lam is None:

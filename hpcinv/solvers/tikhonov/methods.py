@@ -8,7 +8,6 @@ from ...core.errors import ArgumentError
 from ...linalg.decompositions.gsvd import gsvd
 from ...linalg.decompositions.rsvd import randomized_svd
 from ...linalg.decompositions.svd_backends import slepc_svd
-from ...linalg.vectors import dots
 from .paramchoice import SpectralModel
 from .standard_form import StandardForm
 
@@ -24,11 +23,7 @@ class Reduction:
             return
         basis = list(null_basis)
         self.transform = StandardForm(A, L, basis, full_row_rank=full_row_rank)
-        self.x_null = self.transform.null_component(b)
-        _, fitted = A.create_vecs()
-        A.mult(self.x_null, fitted)
-        self.data = b.copy()
-        self.data.axpy(-1.0, fitted)
+        self.x_null, self.data = self.transform.reduced_data(b)
         self.operator = self.transform
         self.fixed = len(basis)
 
@@ -80,12 +75,7 @@ def gsvd_method(solver, state) -> None:
     L = _regularization(solver)
     pair = gsvd(solver.operator, L, svd_type="lapack", null_basis=solver.null_basis)
     b = solver.data
-    null_part = dots(b, pair.null_U)
-    model = SpectralModel(pair.generalized_values(), dots(b, pair.U),
-                          b.norm() ** 2, solver.operator.shape[0],
-                          unfiltered=len(pair.null_U),
-                          unfiltered_norm2=float(null_part @ null_part))
-    lam = solver.pick_lambda(model)
+    lam = solver.pick_lambda(pair.model(b))
     solver.record_choice(lam, rank=len(pair.sigma))
     state.iteration = 1
     if lam is not None:

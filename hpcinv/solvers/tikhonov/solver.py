@@ -31,9 +31,9 @@ from ...core.state import SolverState
 from ..framework.stopping import Discrepancy, FixedIterations
 from .lanczos_method import lanczos_method
 from .methods import Reduction, gsvd_method, lsqr_method, nan_if_none, residual_norm, svd_method
-from .paramchoice import RULES, choose_lambda
+from .choice import choose_lambda_explained
+from .paramchoice import RULES
 from .paramchoice.lanczos import TRACES
-from .paramchoice.lcurve import lcurve_corner
 
 METHODS = ("lanczos", "rsvd", "svd", "gsvd", "lsqr")
 CHOICES = ("fixed", *RULES, "lcurve")
@@ -108,6 +108,7 @@ class Tikhonov(IterativeMethod):
         self.trace, self.hutchinson_vectors, self.seed = trace, hutchinson_vectors, seed
         self.reorthogonalize, self.rtol = reorthogonalize, rtol
         self.chosen = {}
+        self.no_lambda_reason = ""
         self._check_problem()
 
     def _check_problem(self) -> None:
@@ -145,17 +146,22 @@ class Tikhonov(IterativeMethod):
         return dict(self.chosen)
 
     def pick_lambda(self, model) -> float | None:
+        """The rule's lambda on a spectral model; None (the reason kept for
+        ``record_choice``) when there is none."""
         if self.rule == "fixed":
             return self.lam
-        if self.rule == "lcurve":
-            lam = lcurve_corner(model)
-        else:
-            lam = choose_lambda(model, self.rule, noise_norm=self.noise_norm, tau=self.tau)
+        choice = choose_lambda_explained(model, self.rule, noise_norm=self.noise_norm,
+                                         tau=self.tau)
         # One lambda on every rank, whatever each rank's LAPACK rounding (see lanczos.py).
-        return same_on_every_rank(self.operator.comm.tompi4py(), lam)
+        lam, self.no_lambda_reason = same_on_every_rank(self.operator.comm.tompi4py(),
+                                                        (choice.lam, choice.reason))
+        return lam
 
     def record_choice(self, lam, **extra) -> None:
+        """The results of the choice; without a lambda, ``no_lambda_reason`` says why."""
         self.chosen.update({"lambda": lam, "rule": self.rule, "method": self.method, **extra})
+        if lam is None:
+            self.chosen["no_lambda_reason"] = self.no_lambda_reason
 
     def solve(self, state: SolverState, control) -> str:
         # A resumed run rebuilds the reduction from the start (see the module docstring).

@@ -30,6 +30,7 @@ import numpy as np
 from ...linalg.layout import Layout
 from ...linalg.operator import Composed, MatOperator, Operator, is_matrix_free
 from ...linalg.vectors import dots
+from .choice import LambdaChoice, lanczos_choice_explained
 
 
 class LAPseudoInverse(Operator):
@@ -111,13 +112,44 @@ class StandardForm(Composed):
             x.maxpy(self.pinv.aw_pinv(b), self.W)
         return x
 
+    def reduced_data(self, b):
+        """(x_N, b - A x_N): the solution's part in N(L), fitted exactly whatever lambda, and
+        the data of the standard-form problem min ||A L_A^+ y - (b - A x_N)||^2 + lam ||y||^2."""
+        x_null = self.null_component(b)
+        _, fitted = self.A.create_vecs()
+        self.A.mult(x_null, fitted)
+        data = b.copy()
+        data.axpy(-1.0, fitted)
+        return x_null, data
+
     def back_transform(self, y, b):
         """x = L_A^+ y + x_N: the general-form solution from the standard-form one."""
-        x = self.null_component(b)
-        lifted = x.duplicate()
-        self.pinv.mult(y, lifted)
-        x.axpy(1.0, lifted)
+        return self._lift(y, self.null_component(b))
+
+    def _lift(self, y, x_null):
+        x = x_null.duplicate()
+        self.pinv.mult(y, x)
+        x.axpy(1.0, x_null)
         return x
+
+    def lanczos_choice(self, b, rule: str, *, epsilon: float, **options) -> LambdaChoice:
+        """lambda of general-form Tikhonov min ||A x - b||^2 + lambda ||L x||^2 chosen by
+        ``rule`` (dp, gcv, reginska, qo) from Lanczos bounds on this standard form, and its
+        solution in the original variables (collective).  The recipe: Lanczos on A L_A^+
+        with the data b - A x_N, the dim N(L) directions of x_N counted as fitted
+        (``unfiltered``), then x = L_A^+ y + x_N.  ``options``: ``lanczos_choice``'s other
+        keywords (``noise_norm``, ``tau``, ``trace``, ``max_steps``, ``bounds``, ...).
+        Returns a ``LambdaChoice``: ``lam`` (None, with ``reason``, when the rule finds
+        none), ``x`` (a domain Vec of A; None without lam) and ``lanczos`` (steps,
+        matvecs, history; its ``solution`` is the standard-form y)."""
+        if "unfiltered" in options:
+            raise TypeError("lanczos_choice: unfiltered is dim N(L), set by the standard form")
+        x_null, data = self.reduced_data(b)
+        choice = lanczos_choice_explained(self, data, rule, epsilon=epsilon,
+                                          unfiltered=len(self.W), **options)
+        if choice.x is not None:
+            choice.x = self._lift(choice.x, x_null)
+        return choice
 
 
 class _SolveOperator(Operator):

@@ -151,7 +151,7 @@ def _validate(operator, rule, epsilon, noise_norm, tau, trace, hutchinson_vector
     return max_steps
 
 
-class _FunctionalBounds:
+class FunctionalBounds:
     """upper(lam) and lower(lam) of V(lam) for ``rule`` after the current step."""
 
     def __init__(self, rule, gk, probes, trace, rows, noise_norm, tau, unfiltered):
@@ -240,7 +240,7 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
             probe.step()
         if gk.k == 0:
             raise ValueError("data: A^T b = 0, so every lambda gives x = 0")
-        current = _FunctionalBounds(rule, gk, probes, trace, rows, noise_norm, tau, unfiltered)
+        current = FunctionalBounds(rule, gk, probes, trace, rows, noise_norm, tau, unfiltered)
         lam_range = bounds or _default_range(current.model)
         lam_upper = current.choose(current.upper, lam_range)
         lam_lower, gap = None, math.inf
