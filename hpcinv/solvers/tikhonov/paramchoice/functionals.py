@@ -10,6 +10,10 @@ With beta = U^T b and the data's part outside range(U), ||b||^2 - ||beta||^2:
 * quasi-optimality      = lambda^2 b^T A (A^T A + lambda I)^-4 A^T b
                         = lambda^2 sum s^2 beta^2 / (s^2 + lambda)^4
 
+On a standard form A L_A^+ (general-form Tikhonov with L) the model's unknown is y = L x, so
+quasi-optimality there is ||lambda L dx/dlambda||^2, not ||lambda dx/dlambda||^2
+(docs/regularization.md, "Quasi-optimality in general form").
+
 A full SVD gives the exact functionals (the reference lambdas of the thesis' tables); a
 truncated or randomized SVD gives the reduced-model ones.  The thesis writes the discrepancy
 rule with delta^2 m for a per-entry noise deviation delta; hpcinv's noise level is the norm
