@@ -146,3 +146,15 @@ def test_mat_operator_layouts_come_from_the_mat():
     assert isinstance(a, MatOperator)
     assert (a.range_layout.start, a.range_layout.stop) == a.mat.getOwnershipRange()
     assert a.shape == (9, 7) and a.local_shape == a.mat.getLocalSize()
+
+
+@pytest.mark.parametrize("start, stop", [(0, 5), (10, 20), (65530, 65545), (70000, 70001)])
+def test_random_slices_are_the_streams_entries(start, stop):
+    """Each chunk's stream drawn whole, entries [start, stop) picked out: what any slice
+    (any rank's rows, however few) must return."""
+    from hpcinv.linalg.random import CHUNK, normal_slice, uniform_slice
+
+    for draw, name in ((normal_slice, "standard_normal"), (uniform_slice, "random")):
+        whole = np.concatenate([getattr(np.random.default_rng([4, block]), name)(CHUNK)
+                                for block in range(2)])
+        np.testing.assert_array_equal(draw(4, start, stop), whole[start:stop])
