@@ -189,3 +189,16 @@ def test_dense_methods_refuse_large_problems_before_solving():
     problem = kind.build(kind.prepare(spec.problem), COMM)
     with pytest.raises(InputError, match="4096 unknowns exceed its limit of 2000"):
         SOLVERS.get("tikhonov", "solver.kind").build(problem, spec.solver)
+
+
+@pytest.mark.mpi
+def test_rsvd_block_sets_the_range_finders_step():
+    """rsvd_block = 1 is Halko's one-vector range finder; the default block's rank is the
+    first multiple of it at or past that one, and both meet the tolerance's lambda."""
+    ranks, lambdas = {}, {}
+    for block in (1, 16):
+        _, solver, _, _ = _solve(f'method = "rsvd"\nrule = "gcv"\nepsilon = 1e-6\n'
+                                 f'rsvd_block = {block}')
+        ranks[block], lambdas[block] = solver.chosen["rank"], solver.chosen["lambda"]
+    assert ranks[16] % 16 == 0 and ranks[1] <= ranks[16] < ranks[1] + 16
+    assert lambdas[16] == pytest.approx(lambdas[1], rel=1e-3)

@@ -140,7 +140,9 @@ def _run_problem(name, build, args, epsilons, say):
         exact = {rule: choose_lambda(exact_model, rule, noise_norm=noise) for rule in RULES}
         rows, columns = operator.shape
         for epsilon in epsilons:
-            svd = randomized_svd(operator, epsilon=epsilon, seed=seed, transpose=rows < columns)
+            # The thesis' one-vector Alg. 4.2 (block 1), so the ranks compare with its k.
+            svd = randomized_svd(operator, epsilon=epsilon, seed=seed, transpose=rows < columns,
+                                 block=1)
             model = reduction.model(svd)
             for rule in RULES:
                 lam = choose_lambda(model, rule, noise_norm=noise)

@@ -7,12 +7,13 @@ from ...core.jobspec import SOLVERS, Field
 from ..framework.capabilities import Regularization
 from ..framework.kind import COMMON_PARAMETERS, MethodKind
 from ..memory import tikhonov_memory
+from ...linalg.decompositions.rsvd import DEFAULT_BLOCK
 from .paramchoice import RULES
 from .paramchoice.lanczos import TRACES
 from .solver import CHOICES, METHODS, Tikhonov, setting_problems
 
 _ARGUMENTS = ("rule", "method", "tau", "epsilon", "trace", "hutchinson_vectors", "seed",
-              "reorthogonalize", "rtol", "max_iterations")
+              "reorthogonalize", "rtol", "max_iterations", "rsvd_block")
 
 
 @SOLVERS.register("tikhonov")
@@ -38,6 +39,9 @@ class TikhonovKind(MethodKind):
                                     minimum=1),
         "seed": Field(int, 0, "seed of the random vectors (rsvd, hutchinson)", minimum=0),
         "reorthogonalize": Field(bool, True, "full reorthogonalisation in Golub-Kahan"),
+        "rsvd_block": Field(int, DEFAULT_BLOCK, "rsvd: columns the range finder adds per step "
+                            "(1: Halko's one-vector Alg. 4.2; the rank found is rounded up to "
+                            "a multiple)", minimum=1),
         "rtol": Field(float, 1e-10, "lsqr: relative tolerance of KSPLSQR", minimum=0,
                       exclusive_minimum=True),
     }

@@ -93,7 +93,8 @@ def svd_method(solver, reduction: Reduction, state) -> None:
         try:
             svd = randomized_svd(operator, epsilon=solver.epsilon, seed=solver.seed,
                                  transpose=rows < columns,
-                                 max_rank=min(solver.max_iterations, rows, columns))
+                                 max_rank=min(solver.max_iterations, rows, columns),
+                                 block=solver.rsvd_block)
         except ValueError as error:   # a tolerance above every sample: nothing to keep
             raise ArgumentError("epsilon", str(error)) from None
     model = reduction.model(svd)

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import time
 
-from ...core.errors import ArgumentError
+from ...core.errors import ArgumentError, check_count
 from ...core.mpi import same_on_every_rank
+from ...linalg.decompositions.rsvd import DEFAULT_BLOCK
 from ...linalg.operator import is_matrix_free
 from ...operators.regularization import RegularizationOperator
 from ..framework.method import IterativeMethod
@@ -76,7 +77,8 @@ class Tikhonov(IterativeMethod):
     the Lanczos bounds and lambda, or the range finder's; ``trace``,
     ``hutchinson_vectors``, ``seed``: GCV's trace estimate with lanczos (and rsvd's seed);
     ``reorthogonalize``: Golub-Kahan's; ``rtol``: lsqr's; ``max_iterations``: the most
-    Golub-Kahan steps, RSVD rank or LSQR iterations."""
+    Golub-Kahan steps, RSVD rank or LSQR iterations; ``rsvd_block``: the range finder's
+    columns per step."""
 
     exact_resume = False
 
@@ -85,7 +87,7 @@ class Tikhonov(IterativeMethod):
                  tau: float = 1.0, epsilon: float = 1e-3, trace: str = "ritz",
                  hutchinson_vectors: int = 1, seed: int = 0, reorthogonalize: bool = True,
                  rtol: float = 1e-10, max_iterations: int = 300, null_basis=None,
-                 full_row_rank: bool | None = None):
+                 full_row_rank: bool | None = None, rsvd_block: int = DEFAULT_BLOCK):
         for name, value, known in (("rule", rule, CHOICES), ("method", method, METHODS),
                                    ("trace", trace, TRACES)):
             if value not in known:
@@ -107,6 +109,7 @@ class Tikhonov(IterativeMethod):
         self.noise_norm, self.tau, self.epsilon = noise_norm, tau, epsilon
         self.trace, self.hutchinson_vectors, self.seed = trace, hutchinson_vectors, seed
         self.reorthogonalize, self.rtol = reorthogonalize, rtol
+        self.rsvd_block = check_count("rsvd_block", rsvd_block, 1)
         self.chosen = {}
         self.no_lambda_reason = ""
         self._check_problem()
