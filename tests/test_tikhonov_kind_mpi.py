@@ -1,6 +1,8 @@
 """The ``tikhonov`` solver kind on 1 and 2 ranks: every method lands on the lambda of the
 exact functional and on the dense Tikhonov solution of its lambda, in standard and general
 form; bad combinations are refused before any work."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -202,3 +204,53 @@ def test_rsvd_block_sets_the_range_finders_step():
         ranks[block], lambdas[block] = solver.chosen["rank"], solver.chosen["lambda"]
     assert ranks[16] % 16 == 0 and ranks[1] <= ranks[16] < ranks[1] + 16
     assert lambdas[16] == pytest.approx(lambdas[1], rel=1e-3)
+
+
+@functools.lru_cache(maxsize=1)
+def _dense_qo_lambdas_of_derivative_problem():
+    problem, *_ = _solve('method = "gsvd"\nrule = "qo"', regularization="derivative")
+    return _dense_qo_lambdas(*_dense(problem), _difference(N))
+
+
+def _dense_qo_lambdas(matrix, data, L):
+    """{"Lx": argmin ||lam L dx/dlam||^2, "x": argmin ||lam dx/dlam||^2} with dx/dlam =
+    -(A^T A + lam L^T L)^-1 L^T L x_lam, densely, on a log grid refined by Brent."""
+    from scipy.linalg import cho_factor, cho_solve
+    from scipy.optimize import minimize_scalar
+
+    normal, gram = matrix.T @ matrix, L.T @ L
+
+    def qo(log_lam, measure):
+        lam = np.exp(log_lam)
+        factor = cho_factor(normal + lam * gram)
+        change = lam * cho_solve(factor, gram @ cho_solve(factor, matrix.T @ data))
+        change = L @ change if measure == "Lx" else change
+        return change @ change
+
+    grid = np.linspace(np.log(1e-10), np.log(1e2), 49)
+    lambdas = {}
+    for measure in ("Lx", "x"):
+        values = [qo(t, measure) for t in grid]
+        best = grid[int(np.argmin(values[1:-1])) + 1]
+        lambdas[measure] = np.exp(minimize_scalar(
+            qo, args=(measure,), bounds=(best - 0.5, best + 0.5), method="bounded",
+            options={"xatol": 1e-9}).x)
+    return lambdas
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("method", ["rsvd", "gsvd"])
+@pytest.mark.parametrize("measure", ["Lx", "x"])
+def test_general_form_quasi_optimality_measures_lx_or_x(method, measure):
+    """L = first difference: qo_norm "Lx" minimises ||lam L dx/dlam||, "x" ||lam dx/dlam||
+    (the dense references differ); both spectral routes land on the dense lambda."""
+    _, solver, _, _ = _solve(f'method = "{method}"\nrule = "qo"\nqo_norm = "{measure}"'
+                             f'\nepsilon = 1e-10', regularization="derivative")
+    references = _dense_qo_lambdas_of_derivative_problem()
+    assert abs(np.log(references["x"] / references["Lx"])) > 0.1
+    assert solver.chosen["lambda"] == pytest.approx(references[measure], rel=1e-3)
+
+
+def test_quasi_optimality_of_x_is_refused_with_lanczos():
+    with pytest.raises(InputError, match="qo_norm"):
+        _solve('method = "lanczos"\nrule = "qo"\nqo_norm = "x"', regularization="derivative")

@@ -19,12 +19,15 @@ def dots(vec, others) -> np.ndarray:
 
 def dot_matrix(left, right) -> np.ndarray:
     """[[u^T v for v in right] for u in left] in one reduction (a subspace method's small
-    Gram matrices: one allreduce instead of one per pair)."""
+    Gram matrices: one allreduce instead of one per pair), each rank's part one GEMM."""
     from mpi4py import MPI
 
-    total = np.array([[np.dot(u.getArray(readonly=True), v.getArray(readonly=True))
-                       for v in right] for u in left], dtype=float)
+    def stacked(vecs):
+        return np.column_stack([vec.getArray(readonly=True) for vec in vecs])
+
+    total = np.zeros((len(left), len(right)))
     if total.size:
+        total = np.ascontiguousarray(stacked(left).T @ stacked(right), dtype=float)
         (left[0].getComm().tompi4py()).Allreduce(MPI.IN_PLACE, total)
     return total
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..operator import Operator, StackedOperator, is_matrix_free
-from ..vectors import dots
+from ..vectors import dot_matrix, dots
 from ...core.errors import RuntimeFailure
 
 SVD_TYPES = ("lapack", "trlanczos")
@@ -62,22 +62,34 @@ class GSVD:
         """sigma_i / gamma_i, descending (the N(L) part, where it is infinite, excluded)."""
         return self.sigma / self.gamma
 
-    def model(self, b):
+    def solution_gram(self) -> np.ndarray:
+        """G = W^T W with w_i = y_i / gamma_i: x = sum_i (s_i / (s_i^2 + lam)) (u_i^T b) w_i
+        (s = sigma / gamma) plus the N(L) part, so ||lam dx/dlam||^2 = c^T G c
+        (``SpectralModel.solution_gram``; one reduction)."""
+        return dot_matrix(self.Y, self.Y) / np.outer(self.gamma, self.gamma)
+
+    def model(self, b, quasi_optimality: str = "Lx"):
         """The parameter-choice model of general-form Tikhonov for the data Vec ``b``: a
         ``SpectralModel`` (``hpcinv.solvers.tikhonov.paramchoice``), as
         ``SpectralModel.of_svd(svd, b)`` is for an SVD, in filter-factor form: the
         generalized values sigma_i / gamma_i with beta_i = u_i^T b, ||b||^2 and m, and the
         N(L) directions fitted exactly whatever lambda (filter 1; GCV's trace counts them).
         Its ``residual_norm2(lam)`` and ``solution_norm2(lam)`` are ||A x - b||^2 and
-        ||L x||^2 of ``tikhonov(b, lam)``; ``choose_lambda(model, rule)`` picks lambda."""
+        ||L x||^2 of ``tikhonov(b, lam)``; ``choose_lambda(model, rule)`` picks lambda.
+        ``quasi_optimality``: what its QO measures, ||lam L dx/dlam|| ("Lx") or
+        ||lam dx/dlam|| ("x", through ``solution_gram``)."""
         # The one import of the solvers layer from linalg (docs/architecture.md): the model
         # is the solvers' parameter-choice class, the data are the GSVD's.
-        from ...solvers.tikhonov.paramchoice.functionals import SpectralModel
+        from ...solvers.tikhonov.paramchoice.functionals import QO_NORMS, SpectralModel
 
+        if quasi_optimality not in QO_NORMS:
+            raise ValueError(f"quasi_optimality: one of {QO_NORMS}, got {quasi_optimality!r}")
         null_part = dots(b, self.null_U)
         return SpectralModel(self.generalized_values(), dots(b, self.U), b.norm() ** 2,
                              b.getSize(), unfiltered=len(self.null_U),
-                             unfiltered_norm2=float(null_part @ null_part))
+                             unfiltered_norm2=float(null_part @ null_part),
+                             solution_gram=self.solution_gram() if quasi_optimality == "x"
+                             else None)
 
     def tikhonov(self, b, lam: float):
         """argmin ||A x - b||^2 + lam ||L x||^2 restricted to the kept triplets:

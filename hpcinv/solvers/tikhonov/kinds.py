@@ -9,11 +9,12 @@ from ..framework.kind import COMMON_PARAMETERS, MethodKind
 from ..memory import tikhonov_memory
 from ...linalg.decompositions.rsvd import DEFAULT_BLOCK
 from .paramchoice import RULES
+from .paramchoice.functionals import QO_NORMS
 from .paramchoice.lanczos import TRACES
 from .solver import CHOICES, METHODS, Tikhonov, setting_problems
 
 _ARGUMENTS = ("rule", "method", "tau", "epsilon", "trace", "hutchinson_vectors", "seed",
-              "reorthogonalize", "rtol", "max_iterations", "rsvd_block")
+              "reorthogonalize", "rtol", "max_iterations", "rsvd_block", "qo_norm")
 
 
 @SOLVERS.register("tikhonov")
@@ -39,6 +40,9 @@ class TikhonovKind(MethodKind):
                                     minimum=1),
         "seed": Field(int, 0, "seed of the random vectors (rsvd, hutchinson)", minimum=0),
         "reorthogonalize": Field(bool, True, "full reorthogonalisation in Golub-Kahan"),
+        "qo_norm": Field(str, "Lx", "what quasi-optimality measures with an L: the change "
+                         "of L x (Lx; every method) or of x itself (x; svd, rsvd, gsvd)",
+                         choices=QO_NORMS, applies=("rule", ("qo",))),
         "rsvd_block": Field(int, DEFAULT_BLOCK, "rsvd: columns the range finder adds per step "
                             "(1: Halko's one-vector Alg. 4.2; the rank found is rounded up to "
                             "a multiple)", minimum=1),
@@ -52,7 +56,7 @@ class TikhonovKind(MethodKind):
     def check_parameters(values: dict) -> list:
         return [(f"solver.{name}", message) for name, message in
                 setting_problems(values["rule"], values["method"], values["lambda"],
-                                 values["epsilon"])]
+                                 values["epsilon"], values["qo_norm"])]
 
     @classmethod
     def build(cls, problem, values: dict) -> Tikhonov:

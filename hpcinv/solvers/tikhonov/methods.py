@@ -8,6 +8,7 @@ from ...core.errors import ArgumentError
 from ...linalg.decompositions.gsvd import gsvd
 from ...linalg.decompositions.rsvd import randomized_svd
 from ...linalg.decompositions.svd_backends import slepc_svd
+from ...linalg.vectors import dot_matrix
 from .paramchoice import SpectralModel
 from .standard_form import StandardForm
 
@@ -27,10 +28,24 @@ class Reduction:
         self.operator = self.transform
         self.fixed = len(basis)
 
-    def model(self, svd) -> SpectralModel:
+    def model(self, svd, quasi_optimality: str = "Lx") -> SpectralModel:
         """The functionals of a (truncated) SVD of the reduced operator; the N(L) directions
-        are fitted exactly, which the GCV trace must count."""
-        return dataclasses.replace(SpectralModel.of_svd(svd, self.data), unfiltered=self.fixed)
+        are fitted exactly, which the GCV trace must count.  ``quasi_optimality`` "x": QO
+        of x = L_A^+ y + x_N itself, through the Gram matrix of L_A^+ V (one L_A^+ product
+        per singular vector)."""
+        gram = None
+        if quasi_optimality == "x" and self.transform is not None:
+            lifted = []
+            for column in range(svd.rank):
+                v = svd.V.getColumn(column)
+                lifted.append(self.transform.pinv.create_vecs()[1])
+                self.transform.pinv.mult(v, lifted[-1])
+                svd.V.restoreColumn(column, v)
+            gram = dot_matrix(lifted, lifted)
+            for vec in lifted:
+                vec.destroy()
+        return dataclasses.replace(SpectralModel.of_svd(svd, self.data), unfiltered=self.fixed,
+                                   solution_gram=gram)
 
     def solution(self, y, x) -> None:
         """x = L_A^+ y + x_N (x_N computed once, in the constructor)."""
@@ -75,7 +90,7 @@ def gsvd_method(solver, state) -> None:
     L = _regularization(solver)
     pair = gsvd(solver.operator, L, svd_type="lapack", null_basis=solver.null_basis)
     b = solver.data
-    lam = solver.pick_lambda(pair.model(b))
+    lam = solver.pick_lambda(pair.model(b, solver.qo_norm))
     solver.record_choice(lam, rank=len(pair.sigma))
     state.iteration = 1
     if lam is not None:
@@ -97,7 +112,7 @@ def svd_method(solver, reduction: Reduction, state) -> None:
                                  block=solver.rsvd_block)
         except ValueError as error:   # a tolerance above every sample: nothing to keep
             raise ArgumentError("epsilon", str(error)) from None
-    model = reduction.model(svd)
+    model = reduction.model(svd, solver.qo_norm)
     lam = solver.pick_lambda(model)
     solver.record_choice(lam, rank=svd.rank, matvecs=svd.matvecs, compressed=svd.compressed)
     state.iteration = 1

@@ -34,6 +34,7 @@ from .lanczos_method import lanczos_method
 from .methods import Reduction, gsvd_method, lsqr_method, nan_if_none, residual_norm, svd_method
 from .choice import choose_lambda_explained
 from .paramchoice import RULES
+from .paramchoice.functionals import QO_NORMS
 from .paramchoice.lanczos import TRACES
 
 METHODS = ("lanczos", "rsvd", "svd", "gsvd", "lsqr")
@@ -49,9 +50,14 @@ def is_standard_form(L) -> bool:
     return L is None or (isinstance(L, RegularizationOperator) and L.name == "identity")
 
 
-def setting_problems(rule: str, method: str, lam: float, epsilon: float) -> list:
+def setting_problems(rule: str, method: str, lam: float, epsilon: float,
+                     qo_norm: str = "Lx") -> list:
     """[(argument, message)] for settings that do not go together."""
     problems = []
+    if qo_norm == "x" and method == "lanczos":
+        problems.append(("qo_norm", "the Lanczos bounds measure quasi-optimality of L x only "
+                                    "(qo_norm = \"Lx\"); \"x\" needs method svd, rsvd or "
+                                    "gsvd"))
     if rule == "fixed" and not lam > 0:
         problems.append(("lambda", "rule = \"fixed\" needs lambda > 0"))
     if method == "lsqr" and rule != "fixed":
@@ -78,7 +84,8 @@ class Tikhonov(IterativeMethod):
     ``hutchinson_vectors``, ``seed``: GCV's trace estimate with lanczos (and rsvd's seed);
     ``reorthogonalize``: Golub-Kahan's; ``rtol``: lsqr's; ``max_iterations``: the most
     Golub-Kahan steps, RSVD rank or LSQR iterations; ``rsvd_block``: the range finder's
-    columns per step."""
+    columns per step; ``qo_norm``: quasi-optimality of L x ("Lx") or of x ("x", not with
+    lanczos)."""
 
     exact_resume = False
 
@@ -87,12 +94,13 @@ class Tikhonov(IterativeMethod):
                  tau: float = 1.0, epsilon: float = 1e-3, trace: str = "ritz",
                  hutchinson_vectors: int = 1, seed: int = 0, reorthogonalize: bool = True,
                  rtol: float = 1e-10, max_iterations: int = 300, null_basis=None,
-                 full_row_rank: bool | None = None, rsvd_block: int = DEFAULT_BLOCK):
+                 full_row_rank: bool | None = None, rsvd_block: int = DEFAULT_BLOCK,
+                 qo_norm: str = "Lx"):
         for name, value, known in (("rule", rule, CHOICES), ("method", method, METHODS),
-                                   ("trace", trace, TRACES)):
+                                   ("trace", trace, TRACES), ("qo_norm", qo_norm, QO_NORMS)):
             if value not in known:
                 raise ArgumentError(name, f"must be one of {', '.join(known)}, got {value!r}")
-        for name, message in setting_problems(rule, method, lam, epsilon):
+        for name, message in setting_problems(rule, method, lam, epsilon, qo_norm):
             raise ArgumentError("lam" if name == "lambda" else name, message)
         stopping = Discrepancy(tau, noise_norm, stop=False) if rule == "dp" \
             else FixedIterations()
@@ -110,6 +118,7 @@ class Tikhonov(IterativeMethod):
         self.trace, self.hutchinson_vectors, self.seed = trace, hutchinson_vectors, seed
         self.reorthogonalize, self.rtol = reorthogonalize, rtol
         self.rsvd_block = check_count("rsvd_block", rsvd_block, 1)
+        self.qo_norm = qo_norm
         self.chosen = {}
         self.no_lambda_reason = ""
         self._check_problem()

@@ -28,6 +28,9 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 RULES = ("dp", "gcv", "reginska", "qo")
+# What quasi-optimality measures in general form: the change of L x (the standard-form
+# unknown; every method) or of x itself (methods with a spectral model: svd, rsvd, gsvd).
+QO_NORMS = ("Lx", "x")
 
 GRID_POINTS = 100   # log-spaced samples of lambda before refining; V(lambda) costs O(k)
 
@@ -43,6 +46,12 @@ class SpectralModel:
     values sigma_i / gamma_i, ``solution_norm2`` is then ||L x||^2, and the ``unfiltered``
     components (the directions of N(L), fitted exactly whatever lambda) have filter 1: they
     leave the residual and take ``unfiltered`` from the GCV trace.
+
+    ``solution_gram`` (optional, one row and column per entry of ``s``): G = W^T W for the
+    directions W through which the solution x = W (s beta / (s^2 + lambda)) + x_N depends on
+    lambda; quasi-optimality then measures ||lambda dx/dlambda||^2 = c^T G c with c =
+    lambda s beta / (s^2 + lambda)^2.  None: orthonormal directions, i.e. in general form
+    the standard-form unknown, ||lambda L dx/dlambda||^2 (``QO_NORMS``).
     """
     s: np.ndarray
     beta: np.ndarray
@@ -50,6 +59,7 @@ class SpectralModel:
     rows: int
     unfiltered: int = 0
     unfiltered_norm2: float = 0.0
+    solution_gram: np.ndarray | None = None
 
     def __post_init__(self):
         self.s = np.asarray(self.s, dtype=float)
@@ -78,7 +88,13 @@ class SpectralModel:
         return self.rows - self.unfiltered - float(np.sum(self.filters(lam)))
 
     def quasi_optimality(self, lam: float) -> float:
-        return lam ** 2 * float(np.sum(self.s ** 2 * self.beta ** 2 / (self.s ** 2 + lam) ** 4))
+        """||lambda dy/dlambda||^2 = lambda^2 sum s^2 beta^2 / (s^2 + lambda)^4 (y the model's
+        unknown), or c^T G c with ``solution_gram`` G."""
+        if self.solution_gram is None:
+            return lam ** 2 * float(np.sum(self.s ** 2 * self.beta ** 2
+                                           / (self.s ** 2 + lam) ** 4))
+        change = lam * self.s * self.beta / (self.s ** 2 + lam) ** 2
+        return float(change @ self.solution_gram @ change)
 
     def value(self, rule: str, lam: float, *, noise_norm: float = 0.0, tau: float = 1.0) -> float:
         """V(lambda) of ``rule``; the discrepancy rule needs ``noise_norm`` = ||e||."""
