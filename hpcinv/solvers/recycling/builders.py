@@ -2,9 +2,10 @@
 
 (a) ``sd_iterates``: a few steepest-descent iterates of cheaper, related problems (blurs of
 smaller width) on the same data (their §7.1); (b) ``SlidingWindow``: the last few solutions of
-a closed-loop sequence (§7.2); (c) the dominant eigenvectors of a reference operator (§7.3),
-by SLEPc for any square operator (``linalg.decompositions.eigen.eigenvectors``) or exactly
-by Fourier modes for a periodic convolution (``fourier_eigenvectors``).
+a closed-loop sequence (§7.2); (c) the dominant eigenvectors of a reference operator (§7.3), by SLEPc
+for any square operator (``eigenvectors``, from ``linalg.decompositions.eigen``, repeated
+eigenvalues counted) or exactly by Fourier modes for a periodic convolution
+(``fourier_eigenvectors``).
 
 Each builder returns a list of domain Vecs that only *spans* the space: making T U orthonormal
 (T U = C R, U <- U R^-1) is the recycle space's job, not the builders'.  Only
@@ -16,6 +17,11 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+
+from ...linalg.decompositions.eigen import eigenvectors
+
+__all__ = ["SlidingWindow", "eigenvectors", "fourier_eigenvectors", "fourier_mode_frequencies",
+           "sd_iterates"]
 
 
 
