@@ -27,7 +27,9 @@ def dot_matrix(left, right) -> np.ndarray:
 
     total = np.zeros((len(left), len(right)))
     if total.size:
-        total = np.ascontiguousarray(stacked(left).T @ stacked(right), dtype=float)
+        columns = stacked(left)
+        total = np.ascontiguousarray(columns.T @ (columns if right is left else stacked(right)),
+                                     dtype=float)
         (left[0].getComm().tompi4py()).Allreduce(MPI.IN_PLACE, total)
     return total
 

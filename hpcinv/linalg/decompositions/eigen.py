@@ -4,15 +4,16 @@ EPS (Krylov-Schur) sees the operator through ``as_petsc_mat()`` and only multipl
 A Krylov space grown from one start vector holds one vector of each eigenspace (in exact
 arithmetic; rounding lets a second copy in late or never), so a repeated eigenvalue (a
 separable 2-D blur has lambda_i lambda_j = lambda_j lambda_i) loses all but one member.
-``eigenvectors`` therefore checks what it found: it deflates the leading vectors and asks
-EPS, from a new start, for the largest eigenvalue left; one that beats the k-th is a missed
-member, taken in before the check repeats.
+``eigenvectors`` therefore checks what it found (symmetric operators): it deflates the leading
+vectors and asks EPS, from a new start, for the largest eigenvalue left; one that beats the
+k-th is a missed member, taken in before the check repeats.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ...core.errors import RuntimeFailure
+from ...core.mpi import same_on_every_rank
 from ...core.petsc_env import initialize_slepc
 from ..random import fill_normal
 
@@ -48,12 +49,14 @@ def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float 
     * ``"drop"`` discards every complex pair among the k dominant eigenvalues (as the paper
       did with its ``eigs`` output: 200 asked, 198 kept), so fewer than k may come back.
 
-    Completeness: after the first solve, EPS is run again with the leading vectors as its
-    deflation space, for the largest eigenvalue left; while that beats the k-th one (by
-    more than 10 tol of its size) it joins the set (a member of a repeated eigenvalue the
-    Krylov space missed), and the check repeats.  Each check costs one EPS solve for one
-    eigenpair.  An eigenvalue tied with the k-th is not taken: any k of its members are as
-    dominant as the others.
+    Completeness (symmetric problems): after the first solve, EPS is run again with the
+    leading vectors as its deflation space, for the largest eigenvalue left; while that
+    beats the k-th one (by more than 10 tol of its size) it joins the set (a member of a
+    repeated eigenvalue the Krylov space missed), and the check repeats.  Each check costs
+    one EPS solve for one eigenpair.  An eigenvalue tied with the k-th is not taken: any k
+    of its members are as dominant as the others.  Non-Hermitian problems are not checked:
+    there a deflated solve returns w with (I - P P^T) A w = lambda w, not an eigenvector,
+    and a set that dropped its weakest pair for it would no longer be A-invariant.
 
     Only converged eigenpairs are read.  Fewer than k converged raises RuntimeFailure.  The
     start vectors are Gaussian from (``seed``, global index), so 1 and P ranks start alike.
@@ -78,13 +81,18 @@ def eigenvectors(operator, k: int, which: str = "largest_magnitude", tol: float 
                     max_it, prefix)
     # One more than k so that a pair straddling the k-th position converges whole.
     leading = _leading(solve(min(k + 1, n) if not symmetric else k, k, [], seed), k, which)
-    for check in range(1, n - _count(leading) + 1):
+    mpi = operator.comm.tompi4py()
+    for check in range(1, n - _count(leading) + 1 if symmetric else 1):
         deflation = [vec for pair in leading for vec in pair.vectors]
-        left = solve(1, 1, deflation, seed + check)[0]
+        left = solve(1, 0, deflation, seed + check)
         kth = _strength(leading[-1].value, which)
-        if not _strength(left.value, which) > kth + 10 * tol * abs(kth):
+        # Nothing converged on the complement (an operator of rank k: what is left is
+        # round-off) means nothing beats the k-th.  Rank 0 decides for all: a rank that
+        # alone went on would wait in the next EPS solve for the others.
+        missed = bool(left) and _strength(left[0].value, which) > kth + 10 * tol * abs(kth)
+        if not same_on_every_rank(mpi, missed):
             break
-        leading = _leading(leading + [left], k, which)
+        leading = _leading(leading + left[:1], k, which)
     return [vec for pair in leading
             if complex_pairs == "span" or pair.value.imag == 0 for vec in pair.vectors]
 

@@ -191,6 +191,7 @@ def adaptive_range_finder(operator, epsilon: float, lookahead: int = 10, seed: i
     sampler.sample(seed, 0, samples)
     samples.setActiveColumns(0, lookahead)
     if np.max(_column_norms(samples)) <= threshold:
+        samples.destroy()
         raise ValueError(f"epsilon={epsilon} is met by an empty basis: every sample "
                          f"||A w|| is below epsilon / (10 sqrt(2/pi)); choose a smaller epsilon")
     Q = _basis_vectors(sampler.sample_template, min(max_rank, lookahead + block))
@@ -220,10 +221,10 @@ def adaptive_range_finder(operator, epsilon: float, lookahead: int = 10, seed: i
         for column in range(lookahead):
             samples.copyColumn(step + column, column)
         samples.setActiveColumns(0, lookahead)
-        if np.max(_column_norms(samples)) <= threshold:
-            return RangeBasis(_shrunk(Q, rank), rank + lookahead, compressed=True)
-        if rank == max_rank:
-            return RangeBasis(_shrunk(Q, rank), rank + lookahead, compressed=False)
+        met = bool(np.max(_column_norms(samples)) <= threshold)
+        if met or rank == max_rank:
+            samples.destroy()
+            return RangeBasis(_shrunk(Q, rank), rank + lookahead, compressed=met)
         step = min(block, max_rank - rank)
         samples.setActiveColumns(lookahead, lookahead + step)
         sampler.sample(seed, rank + lookahead, samples)

@@ -35,11 +35,11 @@ class Reduction:
         per singular vector)."""
         gram = None
         if quasi_optimality == "x" and self.transform is not None:
-            lifted = []
-            for column in range(svd.rank):
+            template = self.x_null
+            lifted = [template.duplicate() for _ in range(svd.rank)]
+            for column, out in enumerate(lifted):
                 v = svd.V.getColumn(column)
-                lifted.append(self.transform.pinv.create_vecs()[1])
-                self.transform.pinv.mult(v, lifted[-1])
+                self.transform.pinv.mult(v, out)
                 svd.V.restoreColumn(column, v)
             gram = dot_matrix(lifted, lifted)
             for vec in lifted:

@@ -54,7 +54,7 @@ def setting_problems(rule: str, method: str, lam: float, epsilon: float,
                      qo_norm: str = "Lx") -> list:
     """[(argument, message)] for settings that do not go together."""
     problems = []
-    if qo_norm == "x" and method == "lanczos":
+    if rule == "qo" and qo_norm == "x" and method == "lanczos":
         problems.append(("qo_norm", "the Lanczos bounds measure quasi-optimality of L x only "
                                     "(qo_norm = \"Lx\"); \"x\" needs method svd, rsvd or "
                                     "gsvd"))
@@ -118,7 +118,8 @@ class Tikhonov(IterativeMethod):
         self.trace, self.hutchinson_vectors, self.seed = trace, hutchinson_vectors, seed
         self.reorthogonalize, self.rtol = reorthogonalize, rtol
         self.rsvd_block = check_count("rsvd_block", rsvd_block, 1)
-        self.qo_norm = qo_norm
+        # Only QO has a choice of norm: other rules must not pay for QO's Gram matrix.
+        self.qo_norm = qo_norm if rule == "qo" else "Lx"
         self.chosen = {}
         self.no_lambda_reason = ""
         self._check_problem()

@@ -41,12 +41,13 @@ found.
 A local minimum is not the choice (QO, GCV; Reginska by the second point below only).  The
 bounds converge to a local minimiser of the upper bound, and on severely ill-posed problems
 one does so before the Krylov space has reached the smaller lambdas where the global
-minimum lies: QO on shaw and heat (n = 100, 0.1% noise) converged at k = 7-8 on a local
-minimum 200-13 000x too large, while the global one shows from the next step on.  So a
+minimum lies: QO on shaw and heat (n = 100 and 200, 0.1% noise) converged at k = 7-8 on a
+local minimum up to 13 000x too large (``benchmarks/lanczos_qo.py``), while the global one
+shows from the next step on.  So a
 choice has settled only when, besides the test above,
 
-* no lambda of the resolved range [theta_min, theta_max] (the squared Ritz values' span,
-  where the lower bound means something; below theta_min it falls to 0 whatever the
+* no lambda of the searched range within [theta_min, theta_max] (the squared Ritz values'
+  span, where the lower bound means something; below theta_min it falls to 0 whatever the
   functional does) has a lower bound beneath (1 - epsilon) times the chosen upper bound:
   there the functional may undercut the choice (``FunctionalBounds.undercut``, which says
   why Reginska is left out); and
@@ -189,21 +190,27 @@ class FunctionalBounds:
     def lower(self, lam) -> float:
         return self.both(lam)[0]
 
-    def undercut(self, lam: float, epsilon: float) -> bool:
+    def undercut(self, lam: float, epsilon: float, lam_range) -> bool:
         """Whether the lower bound falls below (1 - epsilon) upper(lam) somewhere in the
-        resolved range [theta_min, theta_max] (sampled on the log grid the minimisers use,
-        its ends included): the functional may have a lower minimum there."""
+        resolved part of the searched range, lam_range within [theta_min, theta_max] (a
+        geometric grid of GRID_POINTS; an end of lam_range itself left out, since a
+        minimum there counts as none): the functional may have a lower minimum there."""
         if self.rule in ("dp", "reginska"):
             # DP: a root of a monotone residual, not a minimiser.  Reginska: its lower bound
             # is a product of two lower bounds, loose enough in the resolved range that on
-            # the cross-well tomography it undercut the choice at every one of 400 steps,
-            # where the bounds' first agreement was already within 0.6% of the dense
-            # lambda (and no Reginska case of benchmarks/lanczos_qo.py was off).
+            # the cross-well tomography of reproduce luiken-ch3 it kept undercutting the
+            # choice up to the step cap, where the bounds' first agreement was already
+            # close to the dense lambda (and no Reginska case of benchmarks/lanczos_qo.py
+            # was off).
             return False
         resolved = self.model.s[self.model.s > 0] ** 2
-        grid = np.geomspace(resolved.min(), resolved.max(), GRID_POINTS)
+        low, high = max(resolved.min(), lam_range[0]), min(resolved.max(), lam_range[1])
+        if not low < high:
+            return False
+        grid = np.geomspace(low, high, GRID_POINTS)
+        inside = (grid > lam_range[0]) & (grid < lam_range[1])
         floor = (1.0 - epsilon) * self.upper(lam)
-        return any(self.lower(point) < floor for point in grid)
+        return any(self.lower(point) < floor for point in grid[inside])
 
     def choose(self, bound, lam_range) -> float | None:
         if self.rule == "dp":
@@ -266,7 +273,7 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
         # hardware may round differently: rank 0's values keep all ranks on one path (a
         # rank that stopped alone would leave the others in Golub-Kahan's reductions).
         settled = lam_lower is not None and abs(lam_upper - lam_lower) < epsilon * lam_upper \
-            and not current.undercut(lam_upper, epsilon)
+            and not current.undercut(lam_upper, epsilon, lam_range)
         lam_upper, lam_lower, gap, settled = same_on_every_rank(
             mpi, (lam_upper, lam_lower, gap, settled))
         if settled and (gk.invariant or settled_before is not None
