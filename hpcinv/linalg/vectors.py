@@ -19,19 +19,27 @@ def dots(vec, others) -> np.ndarray:
 
 def dot_matrix(left, right) -> np.ndarray:
     """[[u^T v for v in right] for u in left] in one reduction (a subspace method's small
-    Gram matrices: one allreduce instead of one per pair), each rank's part one GEMM."""
+    Gram matrices: one allreduce instead of one per pair)."""
     from mpi4py import MPI
 
-    def stacked(vecs):
-        return np.column_stack([vec.getArray(readonly=True) for vec in vecs])
-
-    total = np.zeros((len(left), len(right)))
+    total = np.array([[np.dot(u.getArray(readonly=True), v.getArray(readonly=True))
+                       for v in right] for u in left], dtype=float)
     if total.size:
-        columns = stacked(left)
-        total = np.ascontiguousarray(columns.T @ (columns if right is left else stacked(right)),
-                                     dtype=float)
         (left[0].getComm().tompi4py()).Allreduce(MPI.IN_PLACE, total)
     return total
+
+
+def gram_matrix(vecs) -> np.ndarray:
+    """V^T V of many Vecs in one reduction, each rank's part one GEMM (``dot_matrix``'s
+    pairwise dots take minutes for the thousands of columns of a GSVD), symmetrised."""
+    from mpi4py import MPI
+
+    if not vecs:
+        return np.zeros((0, 0))
+    columns = np.column_stack([vec.getArray(readonly=True) for vec in vecs])
+    total = np.ascontiguousarray(columns.T @ columns)
+    vecs[0].getComm().tompi4py().Allreduce(MPI.IN_PLACE, total)
+    return (total + total.T) / 2
 
 
 def norms(vecs) -> list[float]:

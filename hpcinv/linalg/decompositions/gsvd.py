@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..operator import Operator, StackedOperator, is_matrix_free
-from ..vectors import dot_matrix, dots
+from ..vectors import dots, gram_matrix
 from ...core.errors import RuntimeFailure
 
 SVD_TYPES = ("lapack", "trlanczos")
@@ -66,7 +66,7 @@ class GSVD:
         """G = W^T W with w_i = y_i / gamma_i: x = sum_i (s_i / (s_i^2 + lam)) (u_i^T b) w_i
         (s = sigma / gamma) plus the N(L) part, so ||lam dx/dlam||^2 = c^T G c
         (``SpectralModel.solution_gram``; one reduction)."""
-        return dot_matrix(self.Y, self.Y) / np.outer(self.gamma, self.gamma)
+        return gram_matrix(self.Y) / np.outer(self.gamma, self.gamma)
 
     def model(self, b, quasi_optimality: str = "Lx"):
         """The parameter-choice model of general-form Tikhonov for the data Vec ``b``: a

@@ -8,7 +8,7 @@ from ...core.errors import ArgumentError
 from ...linalg.decompositions.gsvd import gsvd
 from ...linalg.decompositions.rsvd import randomized_svd
 from ...linalg.decompositions.svd_backends import slepc_svd
-from ...linalg.vectors import dot_matrix
+from ...linalg.vectors import gram_matrix
 from .paramchoice import SpectralModel
 from .standard_form import StandardForm
 
@@ -41,7 +41,7 @@ class Reduction:
                 v = svd.V.getColumn(column)
                 self.transform.pinv.mult(v, out)
                 svd.V.restoreColumn(column, v)
-            gram = dot_matrix(lifted, lifted)
+            gram = gram_matrix(lifted)
             for vec in lifted:
                 vec.destroy()
         return dataclasses.replace(SpectralModel.of_svd(svd, self.data), unfiltered=self.fixed,
