@@ -19,8 +19,7 @@ import numpy as np
 from ...core.mpi import same_on_every_rank
 from .paramchoice import SpectralModel, choose_lambda
 from .paramchoice.functionals import GRID_POINTS
-from .paramchoice.lanczos import (DEFAULT_RANGE_RATIO, FunctionalBounds, LanczosChoice,
-                                  lanczos_choice)
+from .paramchoice.lanczos import FunctionalBounds, LanczosChoice, lanczos_choice
 from .paramchoice.lcurve import lcurve_corner, lcurve_curvature
 
 
@@ -70,7 +69,7 @@ def lanczos_choice_explained(operator, data, rule: str, *, epsilon: float,
     last = {}
 
     def watch(gk, row, step_bounds):
-        last.update(gk=gk, bounds=step_bounds, stopped=False)
+        last.update(gk=gk, stopped=False)
         stop = bool(on_step(gk, row, step_bounds)) if on_step is not None else False
         last["stopped"] = stop
         return stop
@@ -87,7 +86,7 @@ def lanczos_choice_explained(operator, data, rule: str, *, epsilon: float,
 
 def _lanczos_reason(rule: str, choice: LanczosChoice, last: dict, rows: int,
                     options: dict) -> str:
-    gk, step_bounds = last["gk"], last["bounds"]
+    gk = last["gk"]
     k = choice.k
     if last["stopped"]:
         ended = f"the caller stopped the bidiagonalisation after {k} steps"
@@ -95,21 +94,21 @@ def _lanczos_reason(rule: str, choice: LanczosChoice, last: dict, rows: int,
         ended = f"the Krylov space became invariant after {k} steps (the bounds are exact)"
     else:
         ended = f"max_steps = {k} Golub-Kahan steps were taken"
-    ritz = np.linalg.svd(gk.bidiagonal(), compute_uv=False)
+    # The last step's bounds as the choice saw them (without Hutchinson probes: their
+    # trace bounds stay inside the choice).
+    current = FunctionalBounds(rule, gk, [], "ritz", rows, 0.0, 1.0,
+                               options.get("unfiltered", 0))
     bounds = options.get("bounds")
-    lo, hi = bounds or (DEFAULT_RANGE_RATIO * float(ritz.max()) ** 2, float(ritz.max()) ** 2)
+    lo, hi = bounds or current.default_range()
     if rule == "dp":
         target = options.get("tau", 1.0) * options.get("noise_norm", 0.0)
-        reason = _discrepancy_reason(lambda lam: step_bounds.residual_norm2(lam)[1], target,
+        reason = _discrepancy_reason(lambda lam: current.data.residual_norm2(lam)[1], target,
                                      lo, hi, gk.start_norm ** 2, bound=True)
     else:
         reason = (f"the upper bound of the {rule} functional has no interior minimum for "
                   f"lambda in [{lo:.3g}, {hi:.3g}]")
-        # GCV with Hutchinson probes: the probes' trace bounds stay inside the choice.
         if not (rule == "gcv" and options.get("trace", "ritz") == "hutchinson"):
-            upper = FunctionalBounds(rule, gk, [], "ritz", rows, 0.0, 1.0,
-                                     options.get("unfiltered", 0)).upper
-            reason += ": " + _pull(upper, lo, hi)
+            reason += ": " + _pull(current.upper, lo, hi)
     note = (" (more steps may resolve it)" if not gk.invariant and not last["stopped"]
             else "")
     return f"{reason}; {ended}{note}" + _range_note(bounds, model_range=False)

@@ -120,10 +120,6 @@ def _projected_model(gk: GolubKahan, rows: int, unfiltered: int) -> SpectralMode
                          unfiltered=unfiltered)
 
 
-def _default_range(model: SpectralModel) -> tuple[float, float]:
-    top = model.default_bounds()[1]
-    return DEFAULT_RANGE_RATIO * top, top
-
 
 def _interior(lam: float | None, bounds: tuple[float, float]) -> float | None:
     return lam if lam is not None and bounds[0] < lam < bounds[1] else None
@@ -190,6 +186,11 @@ class FunctionalBounds:
     def lower(self, lam) -> float:
         return self.both(lam)[0]
 
+    def default_range(self) -> tuple[float, float]:
+        """[DEFAULT_RANGE_RATIO theta_max, theta_max], theta_max the largest Ritz value."""
+        top = self.model.default_bounds()[1]
+        return DEFAULT_RANGE_RATIO * top, top
+
     def undercut(self, lam: float, epsilon: float, lam_range) -> bool:
         """Whether the lower bound falls below (1 - epsilon) upper(lam) somewhere in the
         resolved part of the searched range, lam_range within [theta_min, theta_max] (a
@@ -254,7 +255,7 @@ def lanczos_choice(operator, data, rule: str, *, epsilon: float, noise_norm: flo
         if gk.k == 0:
             raise ValueError("data: A^T b = 0, so every lambda gives x = 0")
         current = FunctionalBounds(rule, gk, probes, trace, rows, noise_norm, tau, unfiltered)
-        lam_range = bounds or _default_range(current.model)
+        lam_range = bounds or current.default_range()
         lam_upper = current.choose(current.upper, lam_range)
         lam_lower, gap = None, math.inf
         if lam_upper is not None:
