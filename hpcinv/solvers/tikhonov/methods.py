@@ -52,8 +52,7 @@ class Reduction:
         if self.transform is None:
             y.copy(x)
         else:
-            self.transform.pinv.mult(y, x)
-            x.axpy(1.0, self.x_null)
+            self.transform.lift(y, self.x_null, x)
 
 
 def nan_if_none(value) -> float:

@@ -124,10 +124,11 @@ class StandardForm(Composed):
 
     def back_transform(self, y, b):
         """x = L_A^+ y + x_N: the general-form solution from the standard-form one."""
-        return self._lift(y, self.null_component(b))
+        return self.lift(y, self.null_component(b))
 
-    def _lift(self, y, x_null):
-        x = x_null.duplicate()
+    def lift(self, y, x_null, out=None):
+        """x = L_A^+ y + x_N with x_N already known, into ``out`` (default a new Vec)."""
+        x = x_null.duplicate() if out is None else out
         self.pinv.mult(y, x)
         x.axpy(1.0, x_null)
         return x
@@ -148,7 +149,7 @@ class StandardForm(Composed):
         choice = lanczos_choice_explained(self, data, rule, epsilon=epsilon,
                                           unfiltered=len(self.W), **options)
         if choice.x is not None:
-            choice.x = self._lift(choice.x, x_null)
+            choice.x = self.lift(choice.x, x_null)
         return choice
 
 
