@@ -158,3 +158,15 @@ def gather_bv(bv):
         columns.append(gather(column))
         bv.restoreColumn(index, column)
     return np.column_stack(columns)
+
+
+def decaying_matrix(rows: int, columns: int, singular_values, seed: int):
+    """rows x columns = U diag(singular_values) V^T with random orthonormal U, V from
+    ``seed`` (values beyond len(singular_values) are zero): a test matrix of known SVD."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    left, _ = np.linalg.qr(rng.standard_normal((rows, columns)))
+    right, _ = np.linalg.qr(rng.standard_normal((columns, columns)))
+    values = np.asarray(singular_values, dtype=float)
+    return (left[:, :values.size] * values) @ right[:, :values.size].T

@@ -9,7 +9,7 @@ import pytest
 from hpcinv.core.petsc_env import initialize
 from hpcinv.linalg.decompositions.rsvd import adaptive_range_finder, column_seed, randomized_svd
 from hpcinv.linalg.random import normal_slice
-from helpers import MatrixFree, distributed_matrix, gather_bv
+from helpers import MatrixFree, decaying_matrix, distributed_matrix, gather_bv
 
 PETSc = initialize()
 
@@ -19,10 +19,7 @@ DECAY = 0.75 ** np.arange(N)
 
 def _dense():
     """A 150 x 90 matrix with singular values 0.75^i."""
-    rng = np.random.default_rng(20250114)
-    left, _ = np.linalg.qr(rng.standard_normal((M, N)))
-    right, _ = np.linalg.qr(rng.standard_normal((N, N)))
-    return (left * DECAY) @ right.T
+    return decaying_matrix(M, N, DECAY, 20250114)
 
 
 def _operator(dense, kind):

@@ -9,7 +9,7 @@ import pytest
 from hpcinv.linalg.random import normal_slice
 from hpcinv.core.petsc_env import initialize, initialize_slepc
 from hpcinv.linalg.decompositions.rsvd import adaptive_range_finder, column_seed, randomized_svd
-from helpers import distributed_matrix, gather, gather_bv
+from helpers import decaying_matrix, distributed_matrix, gather, gather_bv
 
 PETSc = initialize()
 SLEPc = initialize_slepc()
@@ -19,17 +19,9 @@ M, N = 120, 80
 DECAY = 0.7 ** np.arange(N)
 
 
-def _factors():
-    rng = np.random.default_rng(20240607)
-    left, _ = np.linalg.qr(rng.standard_normal((M, N)))
-    right, _ = np.linalg.qr(rng.standard_normal((N, N)))
-    return left, right
-
-
 def _dense(rank=N):
     """A 120 x 80 matrix with singular values 0.7^i, i < rank (zero beyond)."""
-    left, right = _factors()
-    return (left[:, :rank] * DECAY[:rank]) @ right[:, :rank].T
+    return decaying_matrix(M, N, DECAY[:rank], 20240607)
 
 
 def _numpy_adaptive_rank(dense, epsilon, lookahead, seed):
